@@ -1,0 +1,48 @@
+"""Devices: the consumers that own frontends (bridge, echo, monitors)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..chardev import ChardevManager, CharFrontend, InvalidOption
+from ..chardev.options import NoOptions
+
+
+class Device:
+    """Base of every device; subclasses declare ``Options`` and attach in ``start``."""
+
+    driver: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    Options: ClassVar[type] = NoOptions
+
+    def __init__(self, device_id: str, options: Any, chardevs: ChardevManager) -> None:
+        self.id = device_id
+        self.options = options
+        self.chardevs = chardevs
+        self.frontends: list[CharFrontend] = []
+
+    def _attach(self, prop: str, chardev_id: str) -> CharFrontend:
+        chardev = self.chardevs.find(chardev_id)
+        if chardev is None:
+            raise InvalidOption(
+                f"Property '{self.driver}.{prop}' can't find value '{chardev_id}'", option=prop
+            )
+        fe = CharFrontend(chardev, owner=f"{self.driver} '{self.id}'")
+        self.frontends.append(fe)
+        return fe
+
+    def start(self) -> None:
+        """Attach frontends and install handlers."""
+
+    async def close(self) -> None:
+        """Detach every frontend and stop every task."""
+        for fe in self.frontends:
+            fe.detach()
+        self.frontends.clear()
+
+    def uses(self) -> list[str]:
+        """Ids of the chardevs this device is attached to, now."""
+        return [fe.chardev.label for fe in self.frontends if fe.chardev is not None]
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "driver": self.driver, "chardevs": self.uses()}

@@ -1,0 +1,55 @@
+"""A session: the chardev manager and the device table, built from QEMU-style options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import platformdirs
+
+from .chardev import ChardevManager
+from .devices import DeviceManager
+
+Step = tuple[str, str]
+"""One command-line option in order: ("chardev" | "device", argument)."""
+
+
+def default_log_path() -> Path:
+    return Path(platformdirs.user_log_dir("tuicon")) / "console.log"
+
+
+def default_steps(log_path: Path) -> list[Step]:
+    """The built-in session: a console any new user can try without hardware.
+
+    An echo device plays the "device"; its console is a mux-be whose members
+    are the built-in vc, a log file and a pty another terminal can open.
+    """
+    return [
+        ("chardev", "mux-be,id=console"),
+        ("chardev", "vc,id=screen,mux-be-id=console"),
+        ("chardev", f"file,id=log,path={str(log_path).replace(',', ',,')},mux-be-id=console"),
+        ("chardev", "pty,id=share,mux-be-id=console"),
+        ("device", "echo,id=device,chardev=console"),
+    ]
+
+
+class Session:
+    """Everything one tuicon process runs; closing it releases everything."""
+
+    def __init__(self) -> None:
+        self.chardevs = ChardevManager()
+        self.devices = DeviceManager(self.chardevs)
+
+    async def apply(self, steps: Iterable[Step]) -> None:
+        """Run ``-chardev`` / ``-device`` options in order."""
+        for kind, argument in steps:
+            if kind == "chardev":
+                await self.chardevs.add(None, argument)
+            elif kind == "device":
+                await self.devices.add_cli(argument)
+            else:
+                raise ValueError(f"unknown session step {kind!r}")
+
+    async def close(self) -> None:
+        await self.devices.close()
+        await self.chardevs.close()

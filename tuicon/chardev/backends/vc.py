@@ -32,6 +32,11 @@ from ..registry import register
 
 SLICE = 4096
 """Bytes fed to the screen model between yields to the event loop."""
+BURST_SECONDS = 0.005
+"""Longest the feeder works before it rests, so a keystroke waits at most this."""
+FEED_SHARE = 0.25
+"""Most of the event loop's time the feeder takes while output keeps coming:
+the data path (the vc's fellow mux-be members, bridges) keeps the rest."""
 MIN_BUDGET = 64 * 1024
 """The backlog never jumps ahead below this many bytes."""
 JUMP_SECONDS = 1.0
@@ -150,7 +155,7 @@ class VcChardev(Chardev):
     @property
     def budget(self) -> int:
         """Backlog bytes worth about :data:`JUMP_SECONDS` of feeding."""
-        return max(MIN_BUDGET, int(self._rate * JUMP_SECONDS))
+        return max(MIN_BUDGET, int(self._rate * FEED_SHARE * JUMP_SECONDS))
 
     @property
     def backlog(self) -> int:
@@ -160,12 +165,23 @@ class VcChardev(Chardev):
         while True:
             await self._have_data.wait()
             while self._backlog:
-                if len(self._backlog) > self.budget:
-                    self._jump_ahead()
-                self._feed_slice()
-                await asyncio.sleep(0)  # let keystrokes and other chardevs through
+                worked = self._feed_burst()
+                # Rest in proportion to the work done: pyte is slow, and without
+                # a rest a busy vc would take most of the loop from the data path.
+                await asyncio.sleep(worked * (1 - FEED_SHARE) / FEED_SHARE)
             self._have_data.clear()
             self._idle.set()
+
+    def _feed_burst(self) -> float:
+        """Feed slices for up to :data:`BURST_SECONDS`; return the time spent."""
+        started = time.perf_counter()
+        while self._backlog:
+            if len(self._backlog) > self.budget:
+                self._jump_ahead()
+            self._feed_slice()
+            if time.perf_counter() - started >= BURST_SECONDS:
+                break
+        return time.perf_counter() - started
 
     def _feed_slice(self) -> None:
         chunk = bytes(self._backlog[:SLICE])

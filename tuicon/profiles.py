@@ -1,0 +1,510 @@
+"""Session profiles: the whole wiring saved as a human-editable TOML file.
+
+A profile is the same thing as a command line -- an ordered list of
+``-chardev`` / ``-device`` / ``-mon`` options -- written as TOML tables with
+typed values, plus the UI state worth keeping::
+
+    version = 1
+
+    [ui]
+    theme = "textual-dark"
+    pane-order = ["screen", "console"]
+
+    [[chardev]]
+    id = "console"
+    type = "mux-be"
+
+    [[chardev]]
+    id = "log"
+    type = "file"
+    path = "/home/me/console.log"
+    mux-be-id = "console"
+
+    [[device]]
+    id = "device"
+    driver = "echo"
+    chardev = "console"
+
+    [[monitor]]
+    chardev = "qmp0"
+    mode = "control"
+
+Keys are the ``-chardev`` option names (``tuicon -chardev TYPE,help``).
+Loading checks every entry before anything is built, and an error names the
+file, the entry and the field.  Saving never loses anything: the new text is
+written to a temporary file, flushed to disk and renamed over the old one,
+which is kept as ``NAME.toml.bak``; a profile that does not parse is never
+overwritten, and a lock file serialises two tuicon processes saving at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+import tomli_w
+
+from .chardev import ChardevError, ChardevManager
+from .chardev.mux import MuxChardev
+from .chardev.mux_be import MuxBeChardev
+from .chardev.options import (
+    COMMON_OPTIONS,
+    ChardevSpec,
+    Kind,
+    OptionInfo,
+    build_options,
+    describe,
+    escape_value,
+    format_value,
+    parse_cli,
+    split_option_string,
+    values_from_cli,
+)
+from .chardev.registry import backends
+from .devices.manager import DeviceManager
+
+if TYPE_CHECKING:
+    from .session import Session, Step
+
+VERSION = 1
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MONITOR_MODES = ("control", "readline")
+UI_KEYS = {"theme": str, "pane-order": list}
+
+
+class ProfileError(ChardevError):
+    """A profile could not be read, checked or written; the text says where."""
+
+
+@dataclass
+class Profile:
+    """A session as data: the steps that build it, and UI state."""
+
+    steps: list[Step] = field(default_factory=list)
+    ui: dict[str, Any] = field(default_factory=dict)
+
+    def command_line(self) -> list[str]:
+        """The equivalent QEMU-style arguments, ready to paste after ``tuicon``."""
+        args: list[str] = []
+        for kind, text in self.steps:
+            args += [f"-{kind}", text]
+        return args
+
+
+# --- TOML text <-> Profile ----------------------------------------------------------
+
+
+def dumps(profile: Profile) -> str:
+    """The TOML text of a profile (entries keep their order)."""
+    doc: dict[str, Any] = {"version": VERSION}
+    if profile.ui:
+        doc["ui"] = dict(profile.ui)
+    for kind, text in profile.steps:
+        table = _step_to_table(kind, text)
+        doc.setdefault(_TABLE_OF_KIND[kind], []).append(table)
+    header = "# tuicon session profile -- keys are -chardev/-device option names\n"
+    return header + tomli_w.dumps(doc)
+
+
+def loads(text: str, source: str = "<profile>") -> Profile:
+    """Parse and check a profile; every error names ``source``, the entry and the field."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"{source}: not valid TOML: {err}") from None
+    version = doc.get("version")
+    if version != VERSION:
+        raise ProfileError(
+            f"{source}: field 'version' must be {VERSION} (got {version!r});"
+            " this tuicon reads profile version 1"
+        )
+    unknown = set(doc) - {"version", "ui", "chardev", "device", "monitor"}
+    if unknown:
+        raise ProfileError(
+            f"{source}: unknown section '{sorted(unknown)[0]}'"
+            " (allowed: version, ui, chardev, device, monitor)"
+        )
+    profile = Profile(ui=_check_ui(doc.get("ui", {}), source))
+    for kind, section in (("chardev", "chardev"), ("device", "device"), ("mon", "monitor")):
+        entries = doc.get(section, [])
+        if not isinstance(entries, list):
+            raise ProfileError(f"{source}: '{section}' must be an array of tables ([[{section}]])")
+        for index, entry in enumerate(entries, 1):
+            where = f"{source}: {section} #{index}"
+            if not isinstance(entry, dict):
+                raise ProfileError(f"{where}: must be a table")
+            if "id" in entry:
+                where += f" (id '{entry['id']}')"
+            profile.steps.append((kind, _table_to_step(kind, entry, where)))
+    return profile
+
+
+_TABLE_OF_KIND = {"chardev": "chardev", "device": "device", "mon": "monitor"}
+
+
+def _check_ui(ui: Any, source: str) -> dict[str, Any]:
+    if not isinstance(ui, dict):
+        raise ProfileError(f"{source}: 'ui' must be a table")
+    for key, value in ui.items():
+        expected = UI_KEYS.get(key)
+        if expected is None:
+            raise ProfileError(f"{source}: ui: unknown field '{key}' (allowed: {', '.join(UI_KEYS)})")
+        if not isinstance(value, expected):
+            raise ProfileError(f"{source}: ui: field '{key}' must be a {expected.__name__}")
+    return dict(ui)
+
+
+def _option_table(kind: str, entry: Mapping[str, Any], where: str) -> tuple[str, tuple[OptionInfo, ...]]:
+    """The head of the command-line argument and the options allowed after it."""
+    if kind == "chardev":
+        type_name = _require_str(entry, "type", where)
+        try:
+            options = backends.options_class(type_name)
+        except ChardevError as err:
+            raise ProfileError(f"{where}: field 'type': {err}") from None
+        return type_name, describe(options) + COMMON_OPTIONS
+    if kind == "device":
+        driver = _require_str(entry, "driver", where)
+        try:
+            cls = DeviceManager.driver_class(driver)
+        except ChardevError as err:
+            raise ProfileError(f"{where}: field 'driver': {err}") from None
+        return driver, describe(cls.Options)
+    return "", ()
+
+
+def _require_str(entry: Mapping[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if value is None:
+        raise ProfileError(f"{where}: field '{key}' is missing")
+    if not isinstance(value, str):
+        raise ProfileError(f"{where}: field '{key}' must be a string")
+    return value
+
+
+def _table_to_step(kind: str, entry: Mapping[str, Any], where: str) -> str:
+    """One TOML entry as its command-line argument, every field checked."""
+    if kind == "mon":
+        return _monitor_step(entry, where)
+    head, table = _option_table(kind, entry, where)
+    by_name = {info.name: info for info in table}
+    parts = [head, f"id={escape_value(_require_str(entry, 'id', where))}"]
+    for key, value in entry.items():
+        if key in ("id", "type", "driver"):
+            continue
+        info = by_name.get(key)
+        if info is None:
+            allowed = ", ".join(sorted(by_name)) or "none"
+            raise ProfileError(f"{where}: unknown field '{key}' (allowed: {allowed})")
+        parts += _field_parts(info, value, where)
+    text = ",".join(parts)
+    _validate(kind, text, where)
+    return text
+
+
+def _field_parts(info: OptionInfo, value: Any, where: str) -> list[str]:
+    expected = {
+        Kind.STR: (str,),
+        Kind.INT: (int,),
+        Kind.SIZE: (int, str),
+        Kind.BOOL: (bool,),
+        Kind.STRLIST: (list,),
+    }[info.kind]
+    wrong_bool = isinstance(value, bool) and bool not in expected
+    if wrong_bool or not isinstance(value, expected):
+        want = {Kind.STR: "a string", Kind.INT: "an integer", Kind.SIZE: "an integer or size",
+                Kind.BOOL: "true or false", Kind.STRLIST: "an array of strings"}[info.kind]
+        raise ProfileError(
+            f"{where}: field '{info.name}' must be {want} (got {type(value).__name__} {value!r})"
+        )
+    if info.kind is Kind.STRLIST:
+        if not all(isinstance(item, str) for item in value):
+            raise ProfileError(f"{where}: field '{info.name}' must be an array of strings")
+        return [f"{info.name}.{i}={escape_value(item)}" for i, item in enumerate(value)]
+    text = value if isinstance(value, str) else format_value(info.kind, value)
+    return [f"{info.name}={escape_value(text)}"]
+
+
+def _validate(kind: str, text: str, where: str) -> None:
+    """Parse the argument as the command line would, so errors show at load time."""
+    try:
+        if kind == "chardev":
+            parse_cli(text, backends)
+        else:
+            items = split_option_string(text)
+            cls = DeviceManager.driver_class(items[0][0])
+            props = {k: v for k, v in items[1:] if k != "id"}
+            table = describe(cls.Options)
+            values, _ = values_from_cli(table, props)
+            build_options(cls.Options, table, values, "cli")
+    except ChardevError as err:
+        option = getattr(err, "option", None)
+        field_note = f"field '{option}': " if option else ""
+        raise ProfileError(f"{where}: {field_note}{err}") from None
+
+
+def _monitor_step(entry: Mapping[str, Any], where: str) -> str:
+    unknown = set(entry) - {"chardev", "mode", "pretty"}
+    if unknown:
+        raise ProfileError(
+            f"{where}: unknown field '{sorted(unknown)[0]}' (allowed: chardev, mode, pretty)"
+        )
+    chardev = _require_str(entry, "chardev", where)
+    mode = entry.get("mode", "readline")
+    if mode not in MONITOR_MODES:
+        raise ProfileError(f"{where}: field 'mode' must be one of {', '.join(MONITOR_MODES)}")
+    parts = [f"chardev={escape_value(chardev)}", f"mode={mode}"]
+    if "pretty" in entry:
+        if not isinstance(entry["pretty"], bool):
+            raise ProfileError(f"{where}: field 'pretty' must be true or false")
+        parts.append(f"pretty={'on' if entry['pretty'] else 'off'}")
+    return ",".join(parts)
+
+
+def _step_to_table(kind: str, text: str) -> dict[str, Any]:
+    """A command-line argument as a TOML table with typed values."""
+    items = split_option_string(text)
+    table: dict[str, Any] = {}
+    if kind == "mon":
+        for key, value in items:
+            table[key] = (value == "on") if key == "pretty" else value
+        return table
+    head = items[0][0]
+    pairs = dict((k, v) for k, v in items[1:])
+    table["id"] = pairs.pop("id")
+    table["type" if kind == "chardev" else "driver"] = head
+    _, options = _option_table(kind, table, "")
+    by_name = {info.name: info for info in options}
+    for key, value in pairs.items():
+        base, dot, _ = key.partition(".")
+        info = by_name[base]
+        if info.kind is Kind.STRLIST:
+            table.setdefault(base, []).append(value)
+        elif info.kind is Kind.BOOL:
+            table[key] = value in ("on", "yes", "true", "y")
+        elif info.kind is Kind.INT:
+            table[key] = int(value)
+        else:
+            table[key] = value
+    return table
+
+
+# --- a live session -> Profile --------------------------------------------------------------
+
+
+def profile_of(session: Session, ui: Mapping[str, Any] | None = None) -> Profile:
+    """The session as it is now (after every add, swap and remove)."""
+    profile = Profile(steps=chardev_steps(session) + device_steps(session), ui=dict(ui or {}))
+    monitors = getattr(session, "monitors", None)
+    if monitors is not None:
+        profile.steps += [("mon", text) for text in monitors.cli_args()]
+    return profile
+
+
+def chardev_steps(session: Session) -> list[Step]:
+    """Chardev options in an order that builds again: what each needs comes first."""
+    manager = session.chardevs
+    member_of: dict[str, str] = {}
+    for chardev in map(manager.get, manager.ids()):
+        if isinstance(chardev, MuxBeChardev):
+            for member in chardev.members:
+                if member.chardev is not None:
+                    member_of[member.chardev.label] = chardev.label
+    steps: list[Step] = []
+    emitted: set[str] = set()
+
+    def emit(chardev_id: str) -> None:
+        if chardev_id in emitted:
+            return
+        emitted.add(chardev_id)
+        chardev = manager.get(chardev_id)
+        spec = chardev.spec
+        if isinstance(chardev, MuxChardev):
+            base_id = chardev.options.chardev
+            base = manager.find(base_id)
+            if base_id == f"{chardev_id}-base" and base is not None:
+                # Written as the user would: the base's options plus mux=on.
+                emitted.add(base_id)
+                steps.append(("chardev", _with_common(base.spec, chardev_id, mux=True)))
+                return
+            emit(base_id)
+        elif isinstance(chardev, MuxBeChardev) and spec.type == "hub":
+            for member in chardev.members:
+                if member.chardev is not None:
+                    emit(member.chardev.label)
+            steps.append(("chardev", _hub_text(chardev)))
+            return
+        mux_be_id = member_of.get(chardev_id)
+        if mux_be_id is not None and manager.get(mux_be_id).spec.type == "hub":
+            mux_be_id = None  # a hub lists its members itself, after them
+        if mux_be_id is not None:
+            emit(mux_be_id)
+        if isinstance(chardev, MuxBeChardev):
+            steps.append(("chardev", _plain_mux_be_text(chardev)))
+        else:
+            steps.append(("chardev", _with_common(spec, chardev_id, mux_be_id=mux_be_id)))
+
+    for chardev_id in manager.ids():
+        emit(_mux_of_base(manager, chardev_id) or chardev_id)
+    return steps
+
+
+def _mux_of_base(manager: ChardevManager, chardev_id: str) -> str | None:
+    """The mux that ``mux=on`` made for ``chardev_id`` (named ID-base), if any."""
+    if not chardev_id.endswith("-base"):
+        return None
+    mux = manager.find(chardev_id[: -len("-base")])
+    if isinstance(mux, MuxChardev) and mux.options.chardev == chardev_id:
+        return mux.label
+    return None
+
+
+def _with_common(
+    spec: ChardevSpec, chardev_id: str, *, mux: bool = False, mux_be_id: str | None = None
+) -> str:
+    common = replace(spec.common, mux=mux, mux_be_id=mux_be_id)
+    return ChardevSpec(chardev_id, spec.type, spec.options, common).to_cli()
+
+
+def _plain_mux_be_text(mux_be: Any) -> str:
+    # Members are written with mux-be-id=, so the list would join them twice.
+    return f"mux-be,id={escape_value(mux_be.label)}"
+
+
+def _hub_text(hub: Any) -> str:
+    ids = [m.chardev.label for m in hub.members if m.chardev is not None]
+    parts = [f"hub,id={escape_value(hub.label)}"]
+    parts += [f"chardevs.{i}={escape_value(member)}" for i, member in enumerate(ids)]
+    return ",".join(parts)
+
+
+def device_steps(session: Session) -> list[Step]:
+    steps: list[Step] = []
+    for device_id in session.devices.ids():
+        device = session.devices.get(device_id)
+        parts = [device.driver, f"id={escape_value(device.id)}"]
+        for info in describe(type(device.options)):
+            value = getattr(device.options, info.attr)
+            if value is None:
+                continue
+            parts.append(f"{info.name}={escape_value(format_value(info.kind, value))}")
+        steps.append(("device", ",".join(parts)))
+    return steps
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def default_directory() -> Path:
+    return Path(platformdirs.user_config_dir("tuicon")) / "profiles"
+
+
+class ProfileStore:
+    """Named profiles in one directory (by default the user's config directory)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory if directory is not None else default_directory()
+
+    def path(self, name: str) -> Path:
+        if not NAME_RE.match(name):
+            raise ProfileError(
+                f"invalid profile name '{name}': use letters, digits, '.', '_' and '-'"
+                " (at most 64, starting with a letter or digit)"
+            )
+        return self.directory / f"{name}.toml"
+
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.stem for p in self.directory.glob("*.toml") if NAME_RE.match(p.stem))
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def read_text(self, name: str) -> str:
+        path = self.path(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            known = ", ".join(self.names()) or "none saved yet"
+            raise ProfileError(f"profile '{name}' not found in {self.directory} (known: {known})") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ProfileError(f"{path}: cannot read: {err}") from None
+
+    def load(self, name: str) -> Profile:
+        return loads(self.read_text(name), str(self.path(name)))
+
+    def save(self, name: str, profile: Profile) -> Path:
+        """Write atomically; keep the previous version as NAME.toml.bak."""
+        path = self.path(name)
+        text = dumps(profile)
+        loads(text, str(path))  # never write what could not be read back
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._locked(path):
+            old = self._current_text(path)
+            if old is not None:
+                _atomic_write(path.with_name(path.name + ".bak"), old)
+            _atomic_write(path, text)
+        return path
+
+    def delete(self, name: str) -> None:
+        path = self.path(name)
+        with self._locked(path):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                raise ProfileError(f"profile '{name}' not found in {self.directory}") from None
+
+    def _current_text(self, path: Path) -> str | None:
+        """The existing profile's text; refuses to replace one that does not parse."""
+        try:
+            old = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            loads(old, str(path))
+        except ProfileError as err:
+            raise ProfileError(
+                f"not overwriting {path}: it does not load ({err}); fix it, or delete it"
+                " with 'tuicon profile delete'"
+            ) from None
+        return old
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Temporary file in the same directory, fsync, rename, fsync the directory."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

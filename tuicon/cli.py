@@ -1,20 +1,46 @@
-"""The ``tuicon`` command line (QEMU-style ``-chardev`` and ``-device`` options)."""
+"""The ``tuicon`` command line: QEMU-style options, profiles, headless or full-screen."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .chardev import ChardevError, backends
+from .profiles import Profile, ProfileStore
 from .session import Session, Step, default_log_path, default_steps
+
+EPILOG = """\
+Options are QEMU's and are processed in order, so later ones may refer to
+earlier ids:
+  -chardev socket,id=con,path=/tmp/vm.sock      a VM's serial console
+  -chardev mux-be,id=hub -chardev vc,id=screen,mux-be-id=hub
+  -device bridge,id=b0,chardev=con,peer=hub     join two chardevs both ways
+  -qmp unix:/tmp/tuicon.qmp,server=on,wait=off  QMP monitor (qemu.qmp, qmp-shell)
+'-chardev help' lists backend types, '-chardev TYPE,help' a type's options.
+Without options tuicon reopens the last session, or its built-in demo session.
+
+  tuicon profile list | show NAME | delete NAME | export NAME
+"""
+
+
+class CommandLineError(Exception):
+    """A bad command line: reported as one line, exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(message)
 
 
 class _InOrder(argparse.Action):
-    """Collect -chardev and -device in the order given (they may refer to each other)."""
+    """Collect the QEMU-style options in the order given (they refer to each other)."""
 
     def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
         steps = getattr(namespace, "steps", None) or []
@@ -23,99 +49,201 @@ class _InOrder(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tuicon",
         description="A console manager on QEMU's character-device model.",
-        epilog=(
-            "Without options tuicon runs its built-in demo session: an echo device behind a "
-            "mux-be with a virtual console, a log file and a pty. "
-            "'-chardev help' lists backend types, '-chardev TYPE,help' their options."
-        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-chardev", dest="chardev", action=_InOrder, metavar="TYPE,id=ID[,...]",
-                        help="create a chardev (QEMU syntax); repeatable, processed in order")
-    parser.add_argument("-device", dest="device", action=_InOrder, metavar="DRIVER,id=ID[,...]",
-                        help="create a device: bridge (chardev=, peer=) or echo (chardev=)")
-    parser.add_argument("--headless", action="store_true",
-                        help="run the engine without the UI until Ctrl-C or SIGTERM")
+    ordered = parser.add_argument_group("session (QEMU syntax, repeatable, processed in order)")
+    ordered.add_argument("-chardev", dest="chardev", action=_InOrder, metavar="TYPE,id=ID[,...]",
+                         help="create a chardev")
+    ordered.add_argument("-device", dest="device", action=_InOrder, metavar="DRIVER,id=ID[,...]",
+                         help="create a device: bridge (chardev=, peer=) or echo (chardev=)")
+    ordered.add_argument("-mon", dest="mon", action=_InOrder,
+                         metavar="chardev=ID,mode=control|readline",
+                         help="run a monitor on a chardev: QMP (control) or human (readline)")
+    ordered.add_argument("-qmp", dest="qmp", action=_InOrder,
+                         metavar="unix:PATH|tcp:HOST:PORT[,server=on,wait=off]",
+                         help="QMP monitor on a new socket (shorthand for -chardev + -mon)")
+    ordered.add_argument("-monitor", dest="monitor", action=_InOrder,
+                         metavar="unix:PATH|tcp:HOST:PORT[,server=on,wait=off]",
+                         help="readline monitor on a new socket (shorthand for -chardev + -mon)")
+    run = parser.add_argument_group("running")
+    run.add_argument("--headless", action="store_true",
+                     help="run without the UI until SIGINT/SIGTERM or the QMP 'quit' command")
+    run.add_argument("--profile", metavar="NAME", help="build the session from a saved profile")
+    run.add_argument("--save-profile", metavar="NAME",
+                     help="save the session given by the other options as a profile, and exit")
     parser.add_argument("--version", action="version", version=f"tuicon {__version__}")
     parser.set_defaults(steps=None)
     return parser
 
 
-def _help_request(steps: Sequence[Step]) -> str | None:
+def steps_from_args(args: argparse.Namespace) -> list[Step]:
+    """The session steps, with -qmp / -monitor expanded as QEMU does."""
+    steps: list[Step] = []
+    shorthand = 0
+    for kind, argument in args.steps or []:
+        if kind in ("qmp", "monitor"):
+            chardev_id = f"compat_monitor{shorthand}"
+            shorthand += 1
+            mode = "control" if kind == "qmp" else "readline"
+            steps.append(("chardev", socket_shorthand(chardev_id, argument, f"-{kind}")))
+            steps.append(("mon", f"chardev={chardev_id},mode={mode}"))
+        else:
+            steps.append((kind, argument))
+    return steps
+
+
+def socket_shorthand(chardev_id: str, text: str, option: str) -> str:
+    """``unix:PATH,...`` or ``tcp:HOST:PORT,...`` as a ``-chardev socket`` argument."""
+    address, comma, rest = text.partition(",")
+    extra = f",{rest}" if comma else ",server=on,wait=off"
+    if address.startswith("unix:") and len(address) > 5:
+        return f"socket,id={chardev_id},path={address[5:]}{extra}"
+    if address.startswith("tcp:"):
+        host, colon, port = address[4:].rpartition(":")
+        if colon and port:
+            host = host.strip("[]") or "127.0.0.1"
+            return f"socket,id={chardev_id},host={host},port={port}{extra}"
+    raise CommandLineError(
+        f"{option} {text}: expected unix:PATH or tcp:HOST:PORT, optionally followed by"
+        " ,server=on,wait=off"
+    )
+
+
+def help_request(steps: Sequence[Step]) -> str | None:
+    """The text for ``-chardev help`` or ``-chardev TYPE,help``, if asked."""
     for kind, argument in steps:
         if kind != "chardev":
             continue
         if argument == "help":
-            return "Available chardev backend types:\n  " + "\n  ".join(backends.names())
+            lines = [f"  {name:<10} {backends.backend_class(name).summary}" for name in backends.names()]
+            return "Available chardev backend types:\n" + "\n".join(lines)
         head, _, rest = argument.partition(",")
         if rest == "help":
             return backends.help(head)
     return None
 
 
-async def _run_headless(steps: Sequence[Step], announce: bool) -> int:
+# --- running a session --------------------------------------------------------------
+
+
+async def run_headless(steps: Sequence[Step], *, demo: bool = False) -> int:
+    # Progress worth seeing (a server waiting for its client) is logged.
+    logging.basicConfig(level=logging.INFO, format="tuicon: %(message)s", stream=sys.stdout)
     session = Session()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    session.chardevs.quit_requested = lambda reason: stop.set()
+    session.on_quit(lambda reason: stop.set())
     try:
         await session.apply(steps)
-        _print_status(session, announce)
+        print_status(session, demo)
         await stop.wait()
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
         await session.close()
     print("tuicon: stopped, everything closed.", flush=True)
     return 0
 
 
-def _print_status(session: Session, announce: bool) -> None:
-    if announce:
-        print(
-            f"tuicon {__version__}: running the built-in demo session headless "
-            "(the full-screen UI comes in a later release).",
-        )
+def print_status(session: Session, demo: bool) -> None:
     for info in session.chardevs.query():
         state = "open" if info.be_open else "closed"
         users = ", ".join(info.frontends) or "-"
         print(f"  chardev {info.label:<10} {info.type:<8} {state:<6} {info.filename}  [{users}]")
     for device in session.devices.query():
         print(f"  device  {device['id']:<10} {device['driver']:<8} on {', '.join(device['chardevs'])}")
-    if announce:
-        share = session.chardevs.get("share")
+    if demo:
+        share = session.chardevs.get("share").filename.removeprefix("pty:")
         print(
-            f"Type into the console from another terminal: screen {share.filename[4:]}\n"
-            f"  (or: picocom {share.filename[4:]}). The echo device answers; "
-            f"everything is logged to {default_log_path()}."
+            f"Type into the console from another terminal: picocom {share} (or screen {share}).\n"
+            f"The echo device answers; everything is logged to {default_log_path()}."
         )
-    print("Press Ctrl-C to stop.", flush=True)
+    chardevs, devices = len(session.chardevs), len(session.devices.ids())
+    print(f"tuicon: ready ({chardevs} chardevs, {devices} devices); Ctrl-C stops.", flush=True)
+
+
+def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, profile: str | None) -> int:
+    if headless:
+        return asyncio.run(run_headless(steps, demo=demo))
+    try:
+        from .ui.app import run_app
+    except ImportError:
+        print("tuicon: the full-screen UI is not available in this build; running headless.")
+        return asyncio.run(run_headless(steps, demo=demo))
+    return run_app(steps, demo=demo, profile=profile)
+
+
+def demo_steps() -> list[Step]:
+    log_path = default_log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return default_steps(log_path)
+
+
+# --- profiles -------------------------------------------------------------------------
+
+
+def profile_command(argv: Sequence[str], store: ProfileStore) -> int:
+    parser = _Parser(prog="tuicon profile", description="Manage saved session profiles.")
+    sub = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list saved profiles")
+    for action, text in (
+        ("show", "print a profile's TOML"),
+        ("delete", "delete a profile (its .bak backup stays)"),
+        ("export", "print the equivalent tuicon/QEMU command-line options"),
+    ):
+        sub.add_parser(action, help=text).add_argument("name")
+    args = parser.parse_args(argv)
+    if args.action == "list":
+        names = store.names()
+        print("\n".join(names) if names else f"no profiles in {store.directory}")
+    elif args.action == "show":
+        store.load(args.name)  # report mistakes rather than print a broken file
+        print(store.read_text(args.name), end="")
+    elif args.action == "delete":
+        store.delete(args.name)
+        print(f"deleted profile '{args.name}'")
+    else:
+        print(shlex.join(store.load(args.name).command_line()))
+    return 0
+
+
+def save_profile(name: str, steps: list[Step], store: ProfileStore) -> int:
+    path = store.save(name, Profile(steps=steps))
+    print(f"saved profile '{name}' to {path}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    steps: list[Step] = args.steps or []
+    argv = list(sys.argv[1:] if argv is None else argv)
+    store = ProfileStore()
     try:
-        text = _help_request(steps)
-    except ChardevError as err:
+        if argv[:1] == ["profile"]:
+            return profile_command(argv[1:], store)
+        args = build_parser().parse_args(argv)
+        steps = steps_from_args(args)
+        text = help_request(steps)
+        if text is not None:
+            print(text)
+            return 0
+        if args.save_profile:
+            return save_profile(args.save_profile, steps, store)
+        demo = False
+        if args.profile:
+            steps = store.load(args.profile).steps + steps
+        elif not steps:
+            steps, demo = demo_steps(), True
+        return run_session(steps, headless=args.headless, demo=demo, profile=args.profile)
+    except (CommandLineError, ChardevError) as err:
         print(f"tuicon: {err}", file=sys.stderr)
         return 1
-    if text is not None:
-        print(text)
-        return 0
-    announce = not steps
-    if announce:
-        log_path = default_log_path()
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        steps = default_steps(log_path)
-    try:
-        return asyncio.run(_run_headless(steps, announce))
-    except ChardevError as err:
-        print(f"tuicon: {err}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

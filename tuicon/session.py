@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -39,17 +40,40 @@ class Session:
     def __init__(self) -> None:
         self.chardevs = ChardevManager()
         self.devices = DeviceManager(self.chardevs)
+        self.monitors: Any = None
+        """The monitor table, made when the first ``-mon`` is applied."""
+        self._quit: Callable[[str], None] | None = None
+
+    def on_quit(self, callback: Callable[[str], None]) -> None:
+        """Who acts on a request to quit (QMP ``quit``, mux ``C-a x`` on a vc)."""
+        self._quit = callback
+        self.chardevs.quit_requested = callback
+
+    def request_quit(self, reason: str) -> None:
+        if self._quit is not None:
+            self._quit(reason)
 
     async def apply(self, steps: Iterable[Step]) -> None:
-        """Run ``-chardev`` / ``-device`` options in order."""
+        """Run ``-chardev`` / ``-device`` / ``-mon`` options in order."""
         for kind, argument in steps:
             if kind == "chardev":
                 await self.chardevs.add(None, argument)
             elif kind == "device":
                 await self.devices.add_cli(argument)
+            elif kind == "mon":
+                await self._monitor_table().add_cli(argument)
             else:
                 raise ValueError(f"unknown session step {kind!r}")
 
+    def _monitor_table(self) -> Any:
+        if self.monitors is None:
+            from .monitor import MonitorManager
+
+            self.monitors = MonitorManager(self)
+        return self.monitors
+
     async def close(self) -> None:
+        if self.monitors is not None:
+            await self.monitors.close()
         await self.devices.close()
         await self.chardevs.close()

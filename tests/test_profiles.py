@@ -67,6 +67,7 @@ async def test_round_trip_through_a_file(sessions, tmp_path):
     assert path == tmp_path / "profiles" / "lab.toml"
     text = path.read_text()
     assert text.startswith("# tuicon session profile")
+    assert text.count("[[chardev]]") == 8 and text.count("[[device]]") == 2
     assert 'type = "mux-be"' in text and "mux = true" in text and 'chardevs = [' in text
 
     loaded = store.load("lab")
@@ -289,3 +290,65 @@ async def test_bad_names_and_missing_profiles(tmp_path):
     with pytest.raises(ProfileError, match="profile 'one' not found"):
         store.delete("one")
     assert store.names() == []
+
+
+async def test_last_session_is_kept_outside_the_named_profiles(tmp_path):
+    store = ProfileStore(tmp_path / "profiles")
+    assert store.load_last_session() is None
+    store.save_last_session(Profile(steps=[("chardev", "null,id=a")]))
+    store.save_last_session(Profile(steps=[("chardev", "null,id=b")]))
+    assert store.load_last_session().steps == [("chardev", "null,id=b")]
+    assert store.names() == []
+    # A broken last session (hand-edited, say) is replaced, and kept as .bak.
+    store.last_session_path.write_text("version = [")
+    store.save_last_session(Profile(steps=[("chardev", "null,id=c")]))
+    assert store.load_last_session().steps == [("chardev", "null,id=c")]
+    assert (tmp_path / "last-session.toml.bak").read_text() == "version = ["
+
+
+def run_tuicon(*args: str, config: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config), "XDG_STATE_HOME": str(config / "state")}
+    return subprocess.run([sys.executable, "-m", "tuicon", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+async def test_profile_commands_on_the_command_line(tmp_path):
+    saved = run_tuicon("--save-profile", "lab", "-chardev", "ringbuf,id=r,size=4096",
+                       "-chardev", "mux-be,id=m", "-chardev", "null,id=n,mux-be-id=m",
+                       "-device", "echo,id=e,chardev=m", config=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    assert "saved profile 'lab'" in saved.stdout
+    listed = run_tuicon("profile", "list", config=tmp_path)
+    assert listed.stdout.split() == ["lab"]
+    shown = run_tuicon("profile", "show", "lab", config=tmp_path)
+    assert 'type = "ringbuf"' in shown.stdout and "size = 4096" in shown.stdout
+    exported = run_tuicon("profile", "export", "lab", config=tmp_path)
+    assert exported.stdout.strip() == (
+        "-chardev ringbuf,id=r,size=4096 -chardev mux-be,id=m -chardev null,id=n,mux-be-id=m"
+        " -device echo,id=e,chardev=m"
+    )
+    missing = run_tuicon("profile", "show", "nope", config=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"tuicon: profile 'nope' not found in {tmp_path}/tuicon/profiles (known: lab)"
+    ]
+    deleted = run_tuicon("profile", "delete", "lab", config=tmp_path)
+    assert deleted.returncode == 0 and run_tuicon("profile", "list", config=tmp_path).stdout.startswith("no profiles")
+
+
+async def test_headless_runs_a_profile_and_stops_on_sigterm(tmp_path):
+    store = ProfileStore(tmp_path / "tuicon" / "profiles")
+    store.save("lab", Profile(steps=[("chardev", "ringbuf,id=r,size=4096"), ("chardev", "null,id=n")]))
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "tuicon", "--headless", "--profile", "lab"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("tuicon: ready"):
+            break
+    assert lines[-1].startswith("tuicon: ready (2 chardevs, 0 devices)"), lines
+    proc.terminate()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "everything closed" in out

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from . import __version__
 from .chardev import ChardevError, backends
-from .profiles import Profile, ProfileStore
+from .profiles import Profile, ProfileError, ProfileStore
 from .session import Session, Step, default_log_path, default_steps
 
 EPILOG = """\
@@ -179,6 +179,18 @@ def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, profile: s
     return run_app(steps, demo=demo, profile=profile)
 
 
+def last_or_demo_steps(store: ProfileStore) -> tuple[list[Step], bool]:
+    """The session tuicon had when it last quit, else the demo (and whether it is the demo)."""
+    try:
+        last = store.load_last_session()
+    except ProfileError as err:
+        print(f"tuicon: not reopening the last session: {err}", file=sys.stderr)
+        last = None
+    if last is not None and last.steps:
+        return last.steps, False
+    return demo_steps(), True
+
+
 def demo_steps() -> list[Step]:
     log_path = default_log_path()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             steps = store.load(args.profile).steps + steps
         elif not steps:
-            steps, demo = demo_steps(), True
+            steps, demo = last_or_demo_steps(store)
         return run_session(steps, headless=args.headless, demo=demo, profile=args.profile)
     except (CommandLineError, ChardevError) as err:
         print(f"tuicon: {err}", file=sys.stderr)

@@ -104,15 +104,19 @@ class Profile:
 
 
 def dumps(profile: Profile) -> str:
-    """The TOML text of a profile (entries keep their order)."""
-    doc: dict[str, Any] = {"version": VERSION}
+    """The TOML text of a profile: one ``[[chardev]]``-style table per entry, in order."""
+    # Written table by table: tomli-w alone would squeeze short entries
+    # into inline tables, which are harder to edit by hand.
+    chunks = [
+        "# tuicon session profile: keys are the -chardev / -device option names\n",
+        tomli_w.dumps({"version": VERSION}),
+    ]
     if profile.ui:
-        doc["ui"] = dict(profile.ui)
+        chunks.append("\n[ui]\n" + tomli_w.dumps(dict(profile.ui)))
     for kind, text in profile.steps:
         table = _step_to_table(kind, text)
-        doc.setdefault(_TABLE_OF_KIND[kind], []).append(table)
-    header = "# tuicon session profile -- keys are -chardev/-device option names\n"
-    return header + tomli_w.dumps(doc)
+        chunks.append(f"\n[[{_TABLE_OF_KIND[kind]}]]\n" + tomli_w.dumps(table))
+    return "".join(chunks)
 
 
 def loads(text: str, source: str = "<profile>") -> Profile:
@@ -291,7 +295,7 @@ def _step_to_table(kind: str, text: str) -> dict[str, Any]:
             table.setdefault(base, []).append(value)
         elif info.kind is Kind.BOOL:
             table[key] = value in ("on", "yes", "true", "y")
-        elif info.kind is Kind.INT:
+        elif info.kind is Kind.INT or (info.kind is Kind.SIZE and value.isdigit()):
             table[key] = int(value)
         else:
             table[key] = value
@@ -446,15 +450,36 @@ class ProfileStore:
     def save(self, name: str, profile: Profile) -> Path:
         """Write atomically; keep the previous version as NAME.toml.bak."""
         path = self.path(name)
+        self._save(path, profile, keep_broken=True)
+        return path
+
+    @property
+    def last_session_path(self) -> Path:
+        """Where the app keeps the session it had when it quit (not a named profile)."""
+        return self.directory.parent / "last-session.toml"
+
+    def save_last_session(self, profile: Profile) -> None:
+        self._save(self.last_session_path, profile, keep_broken=False)
+
+    def load_last_session(self) -> Profile | None:
+        """The session tuicon had when it last quit, if there is one."""
+        path = self.last_session_path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ProfileError(f"{path}: cannot read: {err}") from None
+        return loads(text, str(path))
+
+    def _save(self, path: Path, profile: Profile, *, keep_broken: bool) -> None:
         text = dumps(profile)
         loads(text, str(path))  # never write what could not be read back
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._locked(path):
-            old = self._current_text(path)
+            old = self._current_text(path, keep_broken)
             if old is not None:
                 _atomic_write(path.with_name(path.name + ".bak"), old)
             _atomic_write(path, text)
-        return path
 
     def delete(self, name: str) -> None:
         path = self.path(name)
@@ -464,8 +489,8 @@ class ProfileStore:
             except FileNotFoundError:
                 raise ProfileError(f"profile '{name}' not found in {self.directory}") from None
 
-    def _current_text(self, path: Path) -> str | None:
-        """The existing profile's text; refuses to replace one that does not parse."""
+    def _current_text(self, path: Path, keep_broken: bool) -> str | None:
+        """The existing file's text; refuses to replace one that does not parse."""
         try:
             old = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -473,6 +498,8 @@ class ProfileStore:
         try:
             loads(old, str(path))
         except ProfileError as err:
+            if not keep_broken:
+                return old  # still kept, as the .bak
             raise ProfileError(
                 f"not overwriting {path}: it does not load ({err}); fix it, or delete it"
                 " with 'tuicon profile delete'"
@@ -481,7 +508,7 @@ class ProfileStore:
 
     @contextlib.contextmanager
     def _locked(self, path: Path) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)

@@ -244,8 +244,8 @@ class Chardev:
         return bool(self.frontends())
 
     def handlers_changed(self, fe: CharFrontend, *, sync_state: bool) -> None:
-        """``fe`` set its handlers: re-deliver OPENED if open, resume input."""
-        if fe.has_handlers and sync_state and self.be_open:
+        """``fe`` set its handlers: tell it OPENED if open (once), resume input."""
+        if fe.has_handlers and sync_state and self.be_open and not fe.told_open:
             fe.deliver_event(ChardevEvent.OPENED)
         if fe.has_handlers:
             self._input_resumed()

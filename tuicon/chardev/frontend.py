@@ -41,6 +41,8 @@ class CharFrontend:
         self._read: Read | None = None
         self._event: EventHandler | None = None
         self.be_change: BeChange | None = None
+        self.told_open = False
+        """Whether the event handler was last told OPENED (not CLOSED) by this backend."""
         if chardev is not None:
             self.attach(chardev, connect=connect)
 
@@ -86,6 +88,8 @@ class CharFrontend:
         old = self.chardev
         if old is not None:
             old.detach_frontend(self)
+        # A new backend is a new peer: it owes this frontend its own OPENED.
+        self.told_open = False
         try:
             self.tag = chardev.attach_frontend(self)
             self.chardev = chardev
@@ -115,6 +119,8 @@ class CharFrontend:
         With any handler set the frontend takes its mux's focus, and if the
         backend is open it is told ``OPENED`` now (unless ``sync_state=False``).
         """
+        if event != self._event:
+            self.told_open = False  # a new handler has been told nothing yet
         self._can_read, self._read, self._event = can_read, read, event
         self.be_change = be_change
         if set_open:
@@ -147,8 +153,13 @@ class CharFrontend:
             self._read(data)
 
     def deliver_event(self, event: ChardevEvent) -> None:
-        if self._event is not None:
-            self._event(event)
+        if self._event is None:
+            return
+        if event is ChardevEvent.OPENED:
+            self.told_open = True
+        elif event is ChardevEvent.CLOSED:
+            self.told_open = False
+        self._event(event)
 
     # -- operations ---------------------------------------------------------------------------
 

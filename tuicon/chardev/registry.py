@@ -63,3 +63,10 @@ class BackendRegistry:
 
 
 backends = BackendRegistry()
+
+
+def unregister(type_name: str) -> None:
+    """Forget a backend type and its aliases (tests and plug-ins that come and go)."""
+    _BACKENDS.pop(type_name, None)
+    for alias in [a for a, target in _ALIASES.items() if target == type_name]:
+        del _ALIASES[alias]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..chardev import ChardevManager, CharFrontend, InvalidOption
 from ..chardev.options import NoOptions
+from .pump import Pump
 
 
 class Device:
@@ -20,6 +21,8 @@ class Device:
         self.options = options
         self.chardevs = chardevs
         self.frontends: list[CharFrontend] = []
+        self.pumps: list[Pump] = []
+        """Data paths this device owns; closed with it (even after a failed start)."""
 
     def _attach(self, prop: str, chardev_id: str) -> CharFrontend:
         chardev = self.chardevs.find(chardev_id)
@@ -34,8 +37,16 @@ class Device:
     def start(self) -> None:
         """Attach frontends and install handlers."""
 
+    def _pump(self, src: CharFrontend, dst: CharFrontend) -> Pump:
+        pump = Pump(src, dst)
+        self.pumps.append(pump)
+        return pump
+
     async def close(self) -> None:
-        """Detach every frontend and stop every task."""
+        """Stop every task and detach every frontend."""
+        for pump in self.pumps:
+            await pump.close()
+        self.pumps.clear()
         for fe in self.frontends:
             fe.detach()
         self.frontends.clear()

@@ -27,8 +27,8 @@ class BridgeDevice(Device):
     def start(self) -> None:
         self.a = self._attach("chardev", self.options.chardev)
         self.b = self._attach("peer", self.options.peer)
-        self.a_to_b = Pump(self.a, self.b)
-        self.b_to_a = Pump(self.b, self.a)
+        self.a_to_b = self._pump(self.a, self.b)
+        self.b_to_a = self._pump(self.b, self.a)
         self._install(self.a, self.a_to_b, self.b)
         self._install(self.b, self.b_to_a, self.a)
 
@@ -44,11 +44,6 @@ class BridgeDevice(Device):
             return True
 
         fe.set_handlers(can_read=out.can_read, read=out.read, event=on_event, be_change=on_change)
-
-    async def close(self) -> None:
-        await self.a_to_b.close()
-        await self.b_to_a.close()
-        await super().close()
 
     def describe(self) -> dict[str, Any]:
         return {

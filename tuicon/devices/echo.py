@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from ..chardev import ChardevEvent
 from ..chardev.options import option
 from .base import Device
-from .pump import Pump
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class EchoDevice(Device):
 
     def start(self) -> None:
         fe = self._attach("chardev", self.options.chardev)
-        self.pump = Pump(fe, fe)
+        self.pump = self._pump(fe, fe)
         self.breaks = 0
         self._install()
 
@@ -44,10 +43,6 @@ class EchoDevice(Device):
         self._install()
         self.pump.kick()
         return True
-
-    async def close(self) -> None:
-        await self.pump.close()
-        await super().close()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "echoed": self.pump.moved}

@@ -174,3 +174,23 @@ async def test_bridge_keeps_running_across_swaps(session, tmp_path):
         os.close(fd)
     parts = [(tmp_path / f"out.{n}").read_bytes() for n in range(4)]
     assert all(parts) and b"".join(parts) == stream
+
+
+async def test_bridge_source_side_swap(session, tmp_path):
+    chardevs, devices = session
+    for name in ("one", "two"):
+        os.mkfifo(tmp_path / f"{name}.in")
+        os.mkfifo(tmp_path / f"{name}.out")
+    await chardevs.add("src", f"pipe,path={tmp_path}/one")
+    await chardevs.add("dst", f"file,path={tmp_path}/out")
+    await devices.add_cli("bridge,id=b,chardev=src,peer=dst")
+    for name, data in (("one", b"from one;"), ("two", b"from two")):
+        if name == "two":
+            await chardevs.change("src", f"pipe,path={tmp_path}/two")
+        fd = os.open(tmp_path / f"{name}.in", os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            await write_fifo(fd, data)
+        finally:
+            os.close(fd)
+        await wait_until(lambda: (tmp_path / "out").read_bytes().endswith(data), what=name)
+    assert (tmp_path / "out").read_bytes() == b"from one;from two"

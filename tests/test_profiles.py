@@ -100,7 +100,7 @@ def sample_values(info) -> list:
     if info.choices:
         return [c for c in info.choices if c != info.default][-1:]
     return {
-        Kind.STR: ["/tmp/a,b c", "host-1"],
+        Kind.STR: ["/tmp/a,b c", "host-1", "4001"],
         Kind.INT: [4096, 1, 2, 30, 9600],
         Kind.SIZE: [4096],
         Kind.BOOL: [not info.default if isinstance(info.default, bool) else True],
@@ -110,6 +110,13 @@ def sample_values(info) -> list:
 
 def required_values(table) -> dict:
     return {info.name: sample_values(info)[0] for info in table if info.required}
+
+
+# Types whose options depend on each other: the bases a field is tried on.
+BASES = {
+    "socket": [{"port": "4000"}, {"path": "/tmp/s"}, {"port": "4000", "server": True},
+               {"port": "4000", "reconnect": 1}],
+}
 
 
 def all_fields():
@@ -124,13 +131,16 @@ async def test_every_field_of_every_type_survives():
     for type_name, table, info in all_fields():
         if info.cli_only and info.name == "mux":
             continue  # mux=on is written as a flag on the base; covered by the round trip
-        for value in sample_values(info):
-            entry = {"id": "c0", "type": type_name, **required_values(table), info.name: value}
+        tries = [(value, base) for value in sample_values(info)
+                 for base in BASES.get(type_name, [{}])]
+        for value, base in tries:
+            entry = {"id": "c0", "type": type_name, **required_values(table), **base,
+                     info.name: value}
             text = "version = 1\n" + dumps_entries([entry])
             try:
                 profile = loads(text, "t.toml")
             except ProfileError:
-                continue  # that value is not valid for this type; try the next
+                continue  # not valid for this type or with this base; try the next
             (kind, arg), = profile.steps
             spec = parse_cli(arg, backends)
             again = loads(dumps(profile), "again.toml")

@@ -149,6 +149,11 @@ class Chardev:
         if opened:
             self.be_event(ChardevEvent.OPENED)
 
+    async def wait_started(self) -> None:
+        """Return when the chardev may be registered: a server with ``wait=on``
+        holds start-up here until its first client is connected."""
+        await first_completed(self._wait_started(), self._closed_event.wait())
+
     def ensure_connected(self) -> None:
         """Run a postponed connect now (once; a failure is not retried)."""
         if self.lifecycle is not Lifecycle.POSTPONED:
@@ -192,6 +197,9 @@ class Chardev:
 
     async def _wait_connected(self) -> None:
         """Wait until connected; backends that are always ready return at once."""
+
+    async def _wait_started(self) -> None:
+        """Hold start-up until the backend is usable (most are at once)."""
 
     def _write(self, data: memoryview) -> int:
         """Take frontend output; return how many bytes were accepted."""

@@ -161,6 +161,7 @@ class ChardevManager:
         chardev = cls(spec, self)
         try:
             chardev.start()
+            await chardev.wait_started()
             if spec.common.mux_be_id:
                 self._join_mux_be(chardev, spec.common.mux_be_id)
         except BaseException:
@@ -248,6 +249,7 @@ class ChardevManager:
             new = self.registry.backend_class(spec.type)(spec, self)
             try:
                 new.start()
+                await new.wait_started()
             except BaseException:
                 await new.close()
                 raise

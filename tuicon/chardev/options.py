@@ -315,6 +315,9 @@ class ChardevSpec:
                 if not info.required and value == info.default:
                     continue
                 data[info.qapi] = list(value) if info.kind is Kind.STRLIST else value
+        nest = getattr(type(self.options), "nest_qapi", None)
+        if nest is not None:
+            data = nest(data)
         return {"type": self.type, "data": data}
 
 
@@ -447,6 +450,10 @@ def parse_qapi(chardev_id: str, backend: Mapping[str, Any], types: BackendTypes)
     if not isinstance(data, Mapping):
         raise InvalidOption("Invalid parameter type for 'backend.data', expected: object")
     options_cls = types.options_class(type_name)
+    flatten = getattr(options_cls, "flatten_qapi", None)
+    if flatten is not None:
+        # Nested QAPI members (a socket's "addr") become the flat option table's.
+        data = flatten(data)
     common_data, own_data = _split_common(data, lambda i: i.qapi)
     common_values, _ = values_from_qapi(COMMON_OPTIONS, common_data)
     table = describe(options_cls)

@@ -101,7 +101,7 @@ def sample_values(info) -> list:
         return [c for c in info.choices if c != info.default][-1:]
     return {
         Kind.STR: ["/tmp/a,b c", "host-1", "4001"],
-        Kind.INT: [4096, 1, 2, 30, 9600],
+        Kind.INT: [4096, 1, 2, 30, 9600, 7],
         Kind.SIZE: [4096],
         Kind.BOOL: [not info.default if isinstance(info.default, bool) else True],
         Kind.STRLIST: [["a", "b"]],
@@ -116,6 +116,7 @@ def required_values(table) -> dict:
 BASES = {
     "socket": [{"port": "4000"}, {"path": "/tmp/s"}, {"port": "4000", "server": True},
                {"port": "4000", "reconnect": 1}],
+    "udp": [{"port": "4000"}],
 }
 
 
@@ -362,3 +363,17 @@ async def test_headless_runs_a_profile_and_stops_on_sigterm(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "everything closed" in out
+
+
+async def test_a_profile_naming_an_unplugged_serial_port_still_loads(sessions, tmp_path):
+    store = ProfileStore(tmp_path)
+    store.save("lab", Profile(steps=[
+        ("chardev", f"serial,id=board,path={tmp_path}/ttyUSB7,baud=9600,reconnect=1"),
+        ("chardev", "ringbuf,id=ring"),
+        ("device", "bridge,id=b,chardev=board,peer=ring"),
+    ]))
+    session = sessions()
+    await session.apply(store.load("lab").steps)
+    info = session.chardevs.info(session.chardevs.get("board"))
+    assert not info.be_open and info.filename == f"disconnected:serial:{tmp_path}/ttyUSB7"
+    assert session.devices.ids() == ["b"]

@@ -178,3 +178,13 @@ async def test_a_vanished_device_path_is_noticed(manager, device):
     os.unlink(device.link)
     await fe.wait_event(E.CLOSED)
     assert manager.get("s").filename == f"disconnected:serial:{device.link}"
+
+
+async def test_serial_with_mux_on(manager, device):
+    await manager.add("con", f"serial,path={device.link},mux=on")
+    console = Recorder(manager.get("con"), owner="console").install()
+    await console.wait_event(E.OPENED)
+    os.write(device.master, b"login: ")
+    assert await console.wait_data(7) == b"login: "
+    console.fe.write(b"root\r")
+    assert await read_device(device, b"root\r")

@@ -59,3 +59,23 @@ async def test_udp_options(manager):
         await manager.add("u", "udp")
     with pytest.raises(InvalidOption, match="port '99999' is not a number from 0 to 65535"):
         await manager.add("u", "udp,port=99999")
+
+
+async def test_udp_under_mux_as_member_and_swapped(manager, peer):
+    host, sock = peer
+    port = sock.getsockname()[1]
+    await manager.add("m", f"udp,host={host},port={port},mux=on")
+    fe = Recorder(manager.get("m")).install()
+    fe.fe.write(b"via mux")
+    data, addr = sock.recvfrom(100)
+    assert data == b"via mux"
+    sock.sendto(b"back", addr)
+    assert await fe.wait_data(4) == b"back"
+    await manager.add("hub", "mux-be")
+    await manager.add("u", f"udp,host={host},port={port},mux-be-id=hub")
+    hub = Recorder(manager.get("hub")).install()
+    hub.fe.write(b"via hub")
+    assert sock.recvfrom(100)[0] == b"via hub"
+    await manager.change("u", f"udp,host={host},port={port}")  # a member swapped
+    hub.fe.write(b"after swap")
+    assert sock.recvfrom(100)[0] == b"after swap"

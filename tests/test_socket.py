@@ -292,3 +292,29 @@ async def test_swap_a_socket_under_a_running_bridge(session, tmp_path):
     finally:
         await one.stop()
         await two.stop()
+
+
+async def test_unix_client(manager, tmp_path):
+    path = str(tmp_path / "vm.sock")
+    arrived: asyncio.Queue = asyncio.Queue()
+
+    async def on_client(reader, writer):
+        await arrived.put((reader, writer))
+
+    server = await asyncio.start_unix_server(on_client, path)
+    try:
+        await manager.add("c", f"socket,path={path}")
+        assert manager.get("c").filename == f"disconnected:unix:{path}"
+        fe = Recorder(manager.get("c")).install()
+        reader, writer = await asyncio.wait_for(arrived.get(), 5)
+        await fe.wait_event(E.OPENED)
+        assert manager.get("c").filename == f"unix:{path}"
+        writer.write(b"console")
+        assert await fe.wait_data(7) == b"console"
+        fe.fe.write(b"keys")
+        assert await read_until(reader, b"keys") == b"keys"
+        writer.close()
+        await fe.wait_event(E.CLOSED)
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -31,6 +31,8 @@ def wiring(tmp: Path) -> list[tuple[str, str]]:
         ("chardev", "hub,id=h,chardevs.0=n0,chardevs.1=n1"),
         ("device", "echo,id=device,chardev=console"),
         ("device", "bridge,id=b,chardev=h,peer=mon"),
+        ("chardev", "ringbuf,id=qmp-ring"),
+        ("mon", "chardev=qmp-ring,mode=control,pretty=on"),
     ]
 
 
@@ -67,7 +69,8 @@ async def test_round_trip_through_a_file(sessions, tmp_path):
     assert path == tmp_path / "profiles" / "lab.toml"
     text = path.read_text()
     assert text.startswith("# tuicon session profile")
-    assert text.count("[[chardev]]") == 8 and text.count("[[device]]") == 2
+    assert text.count("[[chardev]]") == 9 and text.count("[[device]]") == 2
+    assert text.count("[[monitor]]") == 1
     assert 'type = "mux-be"' in text and "mux = true" in text and 'chardevs = [' in text
 
     loaded = store.load("lab")

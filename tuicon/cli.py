@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from . import __version__
 from .chardev import ChardevError, backends
+from .chardev.aio import first_completed
 from .profiles import Profile, ProfileError, ProfileStore
 from .session import Session, Step, default_log_path, default_steps
 
@@ -140,9 +141,17 @@ async def run_headless(steps: Sequence[Step], *, demo: bool = False) -> int:
         loop.add_signal_handler(signum, stop.set)
     session.on_quit(lambda reason: stop.set())
     try:
-        await session.apply(steps)
-        print_status(session, demo)
-        await stop.wait()
+        # Start-up may wait (a server with wait=on); Ctrl-C must still stop it.
+        building = asyncio.create_task(session.apply(steps))
+        await first_completed(asyncio.shield(building), stop.wait())
+        if not building.done():
+            building.cancel()
+            await asyncio.gather(building, return_exceptions=True)
+            print("tuicon: interrupted during start-up.", flush=True)
+        else:
+            building.result()  # a bad option: reported by main()
+            print_status(session, demo)
+            await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -1,0 +1,108 @@
+"""What both monitors share: the frontend on their chardev, and ordered, owned I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from ..chardev import ChardevError, ChardevEvent, CharFrontend
+from .commands import Context
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 1.0
+INPUT_LIMIT = 1 << 20
+"""Unprocessed input a monitor holds before it stops reading its chardev."""
+
+
+class Monitor:
+    """A consumer of one chardev: input is handled in order by an owned task."""
+
+    mode = ""
+
+    def __init__(self, session: Session, chardev_id: str) -> None:
+        self.session = session
+        self.chardev_id = chardev_id
+        self.ctx = Context(session, monitor_name=f"monitor on '{chardev_id}'")
+        self.fe = CharFrontend(owner=f"monitor '{chardev_id}' ({self.mode})")
+        self.focused = True
+        """False while another frontend of a mux has the focus."""
+        self._input: asyncio.Queue[bytes | ChardevEvent] = asyncio.Queue()
+        self._queued = 0
+        self._output: asyncio.Queue[bytes] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.fe.attach(self.session.chardevs.get(self.chardev_id))
+        self._tasks = [asyncio.create_task(self._handle_input()), asyncio.create_task(self._send())]
+        self._install()
+
+    def _install(self) -> None:
+        self.fe.set_handlers(can_read=self._can_read, read=self._read, event=self._event,
+                             be_change=self._changed)
+
+    def _changed(self) -> bool:
+        self._install()
+        return True
+
+    def _can_read(self) -> int:
+        return max(0, INPUT_LIMIT - self._queued)
+
+    def _read(self, data: bytes) -> None:
+        self._queued += len(data)
+        self._input.put_nowait(data)
+
+    def _event(self, event: ChardevEvent) -> None:
+        if event is ChardevEvent.MUX_IN:
+            self.focused = True
+        elif event is ChardevEvent.MUX_OUT:
+            self.focused = False
+        self._input.put_nowait(event)
+
+    async def _handle_input(self) -> None:
+        while True:
+            item = await self._input.get()
+            if isinstance(item, ChardevEvent):
+                await self.on_event(item)
+                continue
+            self._queued -= len(item)
+            try:
+                await self.on_data(item)
+            finally:
+                self.fe.accept_input()
+
+    async def on_event(self, event: ChardevEvent) -> None:
+        """A chardev event, in order with the input."""
+
+    async def on_data(self, data: bytes) -> None:
+        """Input bytes, in order."""
+
+    def send(self, data: bytes) -> None:
+        """Queue output; it goes out in order, waiting while the chardev is full."""
+        self._output.put_nowait(data)
+
+    async def _send(self) -> None:
+        while True:
+            data = await self._output.get()
+            try:
+                await self.fe.write_all(data)
+            except ChardevError as err:
+                log.info("monitor on '%s': output dropped: %s", self.chardev_id, err)
+            finally:
+                self._output.task_done()
+
+    async def close(self) -> None:
+        # The last answer (to 'quit', say) goes out before the monitor does.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_SECONDS):
+                await self._output.join()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self.fe.detach()

@@ -233,3 +233,19 @@ async def test_sigint_while_a_server_waits_for_its_first_client(tmp_path):
     assert proc.returncode == 0, err
     assert b"interrupted during start-up" in out
     assert not path.exists()
+
+
+async def test_qmp_over_tcp_shorthand(tuicon, tmp_path):
+    proc = await tuicon("-qmp", "tcp:127.0.0.1:0,server=on,wait=off")
+    status = "".join(proc.output)
+    port = int(status.split("disconnected:tcp:127.0.0.1:")[1].split(",")[0])
+    client = QMPClient("tcp-test")
+    await client.connect(("127.0.0.1", port))
+    try:
+        version = await client.execute("query-version")
+        assert version["package"].startswith("tuicon")
+        await client.execute("quit")
+    finally:
+        await client.disconnect()
+    code, out, err = await proc.finish()
+    assert code == 0, err

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Buffer = bytes | bytearray | memoryview
+TAIL = 2048
+"""Recent traffic kept per chardev, for a live tail in the UI."""
 
 
 class ChardevLookup(Protocol):
@@ -108,6 +110,8 @@ class Chardev:
         self.features = Feature.NONE
         self.frontend: CharFrontend | None = None
         self.stats = Stats()
+        self.tail = bytearray()
+        """The newest traffic both ways (at most about 2 KiB), oldest first."""
         self.created = time.monotonic()
         self.lifecycle = Lifecycle.NEW
         self._log: LogFile | None = None
@@ -269,6 +273,7 @@ class Chardev:
         accepted = self._write(view)
         if accepted:
             self.stats.bytes_out += accepted
+            self._remember(view[:accepted])
             if self._log is not None:
                 self._log.write(view[:accepted])
         return accepted
@@ -327,7 +332,13 @@ class Chardev:
             self.stats.dropped_in += len(data)
             return
         self.stats.bytes_in += len(data)
+        self._remember(data)
         fe.deliver_read(bytes(data))
+
+    def _remember(self, data: Buffer) -> None:
+        self.tail += data[-TAIL:]
+        if len(self.tail) > 2 * TAIL:
+            del self.tail[:-TAIL]
 
     def set_filename(self, filename: str) -> None:
         if filename != self.filename:

@@ -1,0 +1,248 @@
+"""The Textual app, driven by a real pilot: every key, every form path, live updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuicon.chardev import CharFrontend
+from tuicon.profiles import ProfileStore
+from tuicon.ui.app import DARK, LIGHT, Settings, TuiconApp
+from tuicon.ui.forms import BackendForm, ConfirmScreen
+from tuicon.ui.help import HelpScreen
+from tuicon.ui.panes import ChardevPane
+
+from helpers import wait_until
+
+CONSOLE = [
+    ("chardev", "mux-be,id=console"),
+    ("chardev", "vc,id=screen,cols=60,rows=10,mux-be-id=console"),
+    ("chardev", "ringbuf,id=ring,size=4096,mux-be-id=console"),
+    ("chardev", "null,id=spare"),
+    ("device", "echo,id=dev,chardev=console"),
+]
+
+
+def make_app(tmp_path: Path, steps=CONSOLE, **kwargs) -> TuiconApp:
+    return TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
+                     settings=Settings(tmp_path / "settings.toml"), **kwargs)
+
+
+def pane(app: TuiconApp, chardev_id: str) -> ChardevPane:
+    return app.query_one(f"#pane-{chardev_id}", ChardevPane)
+
+
+def shown(pane: ChardevPane) -> str:
+    """The text a pane draws now."""
+    drawn = pane.render()
+    parts = getattr(drawn, "renderables", [drawn])
+    return "\n".join(part.plain for part in parts)
+
+
+async def test_first_vc_selected_and_typing(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.focused is pane(app, "screen")
+        await pilot.press("enter")
+        assert pane(app, "screen").typing
+        # Every key goes to the console now, q and Escape included.
+        await pilot.press("l", "s", "space", "q", "escape", "ctrl+c", "enter")
+        ring = app.session.chardevs.get("ring")
+        await wait_until(lambda: ring.contents().endswith(b"ls q\x1b\x03\r"), what="echoed keys")
+        assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("ctrl+right_square_bracket")
+        assert not pane(app, "screen").typing
+        vc = app.session.chardevs.get("screen")
+        await vc.idle()
+        await pilot.pause(0.15)
+        assert "ls q" in shown(pane(app, "screen"))
+
+
+async def test_enter_on_a_pane_that_is_not_a_vc(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane(app, "spare").focus()
+        await pilot.press("enter")
+        assert not pane(app, "spare").typing
+
+
+async def test_moving_between_panes(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        order = [p.chardev_id for p in app.query(ChardevPane)]
+        assert order == ["console", "screen", "ring", "spare"]
+        await pilot.press("tab")
+        assert app.focused is pane(app, "ring")
+        await pilot.press("right")
+        assert app.focused is pane(app, "spare")
+        await pilot.press("left", "up")
+        assert app.focused is pane(app, "screen")
+
+
+async def test_add_form_validates_and_adds(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        form = app.screen
+        assert isinstance(form, BackendForm)
+        await pilot.press(*"ring")  # a duplicate id
+        await pilot.pause()
+        assert "already exists" in str(form.query_one("#error").render())
+        await pilot.press("backspace", "backspace", "backspace", "backspace", *"r2")
+        size = form.query_one("#opt-size")
+        size.value = "3"
+        await pilot.pause()
+        assert "must be power of two" in str(form.query_one("#error").render())
+        size.focus()
+        await pilot.press("enter")  # submit
+        assert isinstance(app.screen, BackendForm)  # refused: still open
+        size.value = "1024"
+        mux_be = form.query_one("#opt-mux-be-id")
+        mux_be.value = "console"
+        await pilot.pause()
+        mux_be.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, BackendForm)
+        assert app.session.chardevs.get("r2").options.size == 1024
+        await wait_until(lambda: bool(app.query("#pane-r2")), what="new pane")
+        assert "r2" in [m["id"] for m in app.session.chardevs.info(
+            app.session.chardevs.get("console")).extra["members"]]
+
+
+async def test_add_form_shows_the_engines_error(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a", *"f1")
+        form = app.screen
+        form.query_one("#type").value = "file"
+        await pilot.pause()
+        path = form.query_one("#opt-path")
+        path.value = str(tmp_path / "no" / "such" / "dir")
+        await pilot.pause()
+        path.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Could not open" in str(form.query_one("#error").render())
+        await pilot.press("escape")
+        assert "f1" not in app.session.chardevs
+
+
+async def test_swap_form_starts_from_the_current_options(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane(app, "ring").focus()
+        await pilot.press("c")
+        form = app.screen
+        assert form.query_one("#opt-size").value == "4096"
+        form.query_one("#opt-size").value = "8192"
+        await pilot.pause()
+        form.query_one("#opt-size").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.chardevs.get("ring").options.size == 8192
+        pane(app, "console").focus()
+        await pilot.press("c")  # a mux-be cannot be swapped: said, no form
+        assert not isinstance(app.screen, BackendForm)
+
+
+async def test_remove_asks_and_explains_refusals(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane(app, "spare").focus()
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert "spare" in app.session.chardevs
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert "spare" not in app.session.chardevs
+        await wait_until(lambda: not app.query("#pane-spare"), what="pane gone")
+        pane(app, "ring").focus()
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert "ring" in app.session.chardevs
+        messages = [n.message for n in app._notifications]
+        assert any("is busy: it is used by mux-be 'console'" in m for m in messages)
+
+
+async def test_break_timestamps_bridge_and_help(tmp_path):
+    steps = CONSOLE + [("chardev", "ringbuf,id=m,mux=on"), ("chardev", "ringbuf,id=other")]
+    app = make_app(tmp_path, steps)
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane(app, "console").focus()
+        await pilot.press("b")
+        assert app.session.devices.get("dev").breaks == 1
+        pane(app, "m").focus()
+        await pilot.press("t")
+        assert app.session.chardevs.get("m").timestamps
+        await pilot.press("w")
+        form = app.screen
+        form.query_one("#side-b").value = "other"
+        await pilot.pause()
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert app.session.devices.get("bridge0").uses() == ["m", "other"]
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_changes_made_through_the_manager_show_at_once(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.session.chardevs.add("late", "ringbuf,size=64")  # as QMP would
+        await wait_until(lambda: bool(app.query("#pane-late")), timeout=0.5, what="pane in 0.5 s")
+        app.session.chardevs.ringbuf_write("late", "from qmp")
+        await pilot.pause(0.15)
+        assert "from qmp" in shown(pane(app, "late"))
+        await app.session.chardevs.change("spare", "ringbuf,size=128")
+        await pilot.pause(0.15)
+        assert pane(app, "spare").border_title == "spare · ringbuf"
+
+
+async def test_save_open_theme_and_quit(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.theme == DARK
+        await pilot.press("T")
+        assert app.theme == LIGHT
+        assert Settings(tmp_path / "settings.toml").load()["theme"] == LIGHT
+        await pilot.press("s", *"lab", "enter")
+        await pilot.pause()
+        store = ProfileStore(tmp_path / "profiles")
+        saved = store.load("lab")
+        assert saved.ui["theme"] == LIGHT and saved.ui["pane-order"][0] == "console"
+        await app.session.chardevs.add("temp", "null")
+        await pilot.press("o")
+        app.screen.query_one("#name").value = "lab"
+        await pilot.click("#ok")
+        await wait_until(lambda: "temp" not in app.session.chardevs and "ring" in app.session.chardevs,
+                         what="profile opened")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)  # consoles are open
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_code == 0
+    last = ProfileStore(tmp_path / "profiles").load_last_session()
+    assert ("chardev", "ringbuf,id=ring,size=4096,mux-be-id=console") in last.steps
+
+
+async def test_ctrl_q_and_palette_go_to_the_console_while_typing(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter", "ctrl+q", "ctrl+p")
+        ring = app.session.chardevs.get("ring")
+        await wait_until(lambda: ring.contents().endswith(b"\x11\x10"), what="C-q C-p echoed")
+        assert app.is_running and app.screen is app.screen_stack[0]
+
+
+async def test_a_bad_session_ends_the_app_with_the_error(tmp_path):
+    app = make_app(tmp_path, [("chardev", "ringbuf,id=r,size=3")])
+    async with app.run_test() as pilot:
+        await pilot.pause()
+    assert app.return_code == 1
+    assert "power of two" in app.startup_error

@@ -1,0 +1,49 @@
+"""The help screen (``?``): every key, and what tuicon's panes show."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# tuicon keys
+
+| key | action |
+|---|---|
+| `Tab` / `Shift+Tab`, arrows | move between panes |
+| `Enter` | on a vc pane: type into the console — every key goes to it |
+| `Ctrl+]` | stop typing, back to the panes |
+| `a` | add a chardev (any type; `mux-be-id` joins a mux-be) |
+| `c` | change (hot-swap) the selected chardev's backend |
+| `d` | remove the selected chardev (asks first) |
+| `w` | wire a bridge between two chardevs |
+| `b` | send BREAK to the selected chardev's frontend |
+| `t` | toggle timestamps on a mux (`mux=on`) |
+| `s` | save the session as a profile |
+| `o` | open a saved profile (replaces the session) |
+| `T` | switch between the dark and the light theme |
+| `Ctrl+P` | command palette: every action, by name |
+| `?` | this help |
+| `q` | quit (asks while consoles are open) |
+
+A pane shows the chardev's `filename`, `be_open` / `fe_open`, features,
+whether its connect is postponed, who uses it (for a mux, who has the
+focus; for a mux-be, its members), bytes in and out with rates, and below
+that the vc's screen, a ringbuf's contents, or a tail of the traffic.
+
+Press `Escape` or `?` to close this help.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        self.dismiss(None)

@@ -1,0 +1,189 @@
+"""One pane per chardev: live status, and a vc screen, ringbuf contents or a traffic tail."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from . import render
+
+if TYPE_CHECKING:
+    from ..chardev import Chardev
+    from ..session import Session
+
+KEY_BYTES = {
+    "enter": b"\r", "tab": b"\t", "backspace": b"\x7f", "escape": b"\x1b",
+    "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
+    "home": b"\x1b[H", "end": b"\x1b[F", "insert": b"\x1b[2~", "delete": b"\x1b[3~",
+    "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~",
+    "f1": b"\x1bOP", "f2": b"\x1bOQ", "f3": b"\x1bOR", "f4": b"\x1bOS",
+    "shift+tab": b"\x1b[Z",
+}
+CTRL_SYMBOLS = {"ctrl+space": b"\x00", "ctrl+at": b"\x00", "ctrl+backslash": b"\x1c",
+                "ctrl+underscore": b"\x1f", "ctrl+circumflex_accent": b"\x1e"}
+STOP_TYPING = "ctrl+right_square_bracket"
+
+
+def key_bytes(event: events.Key) -> bytes | None:
+    """What a key sends to a terminal's program (None: nothing)."""
+    if event.key in KEY_BYTES:
+        return KEY_BYTES[event.key]
+    name = event.key.removeprefix("ctrl+")
+    if event.key.startswith("ctrl+") and len(name) == 1 and name.isalpha():
+        return bytes([ord(name) & 0x1F])  # C-a is 1 ... C-z is 26
+    if event.key in CTRL_SYMBOLS:
+        return CTRL_SYMBOLS[event.key]
+    if event.character:
+        return event.character.encode()
+    return None
+
+
+class ChardevPane(Widget, can_focus=True):
+    """Status and contents of one chardev, redrawn only when something changed."""
+
+    typing = reactive(False)
+
+    class TypingChanged(Message):
+        def __init__(self, pane: ChardevPane) -> None:
+            super().__init__()
+            self.pane = pane
+
+    def __init__(self, session: Session, chardev_id: str) -> None:
+        super().__init__(id=f"pane-{chardev_id}")
+        self.session = session
+        self.chardev_id = chardev_id
+        self._signature: Any = None
+        self._sample = (time.monotonic(), 0, 0)
+        self.rate_in = 0.0
+        self.rate_out = 0.0
+
+    @property
+    def chardev(self) -> Chardev | None:
+        return self.session.chardevs.find(self.chardev_id)
+
+    @property
+    def is_vc(self) -> bool:
+        chardev = self.chardev
+        return chardev is not None and chardev.type_name == "vc"
+
+    # -- live updates ------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Called every frame by the app: redraw only if what is shown changed."""
+        chardev = self.chardev
+        if chardev is None:
+            return
+        info = self.session.chardevs.info(chardev)
+        signature = (info, getattr(chardev, "version", None), bytes(chardev.tail[-64:]),
+                     self.typing, self.has_focus, round(self.rate_in), round(self.rate_out))
+        if signature != self._signature:
+            self._signature = signature
+            self.border_title = f"{chardev.label} · {chardev.type_name}"
+            self.border_subtitle = self._state_word(chardev)
+            self.refresh()
+
+    def sample_rates(self) -> None:
+        chardev = self.chardev
+        if chardev is None:
+            return
+        now = time.monotonic()
+        then, bytes_in, bytes_out = self._sample
+        elapsed = max(now - then, 1e-6)
+        self.rate_in = (chardev.stats.bytes_in - bytes_in) / elapsed
+        self.rate_out = (chardev.stats.bytes_out - bytes_out) / elapsed
+        self._sample = (now, chardev.stats.bytes_in, chardev.stats.bytes_out)
+
+    def _state_word(self, chardev: Chardev) -> str:
+        if self.typing:
+            return "TYPING — Ctrl+] to stop"
+        if chardev.connect_postponed:
+            return "connect postponed"
+        return "open" if chardev.be_open else "closed"
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def render(self) -> Group | Text:
+        chardev = self.chardev
+        if chardev is None:
+            return Text("(removed)")
+        status = self._status_lines(chardev)
+        room = self.content_size.height - len(status)
+        if room <= 0:
+            return Text("\n".join(status[: max(1, self.content_size.height)]), no_wrap=True,
+                        overflow="ellipsis")
+        return Group(Text("\n".join(status), no_wrap=True, overflow="ellipsis", style="dim"),
+                     self._body(chardev, room))
+
+    def _status_lines(self, chardev: Chardev) -> list[str]:
+        info = self.session.chardevs.info(chardev)
+        flags = [f"be_open {'yes' if info.be_open else 'no'}",
+                 f"fe_open {'yes' if info.frontend_open else 'no'}"]
+        if info.features:
+            flags.append(" ".join(info.features))
+        if info.connect_postponed:
+            flags.append("connect postponed")
+        lines = [info.filename, "  ".join(flags), self._users(info)]
+        lines.append(f"in {render.size(info.bytes_in)} ({render.size(self.rate_in)}/s)  "
+                     f"out {render.size(info.bytes_out)} ({render.size(self.rate_out)}/s)")
+        return lines
+
+    @staticmethod
+    def _users(info: Any) -> str:
+        extra = info.extra
+        if "members" in extra:
+            members = ", ".join(f"{m['id']}{'' if m['open'] else ' (closed)'}" for m in extra["members"])
+            used = f"members: {members or 'none'}"
+        else:
+            used = f"used by: {', '.join(info.frontends) or 'nobody'}"
+        if extra.get("focus"):
+            used += f"  focus: {extra['focus']}"
+        if extra.get("timestamps"):
+            used += "  timestamps"
+        return used
+
+    def _body(self, chardev: Chardev, rows: int) -> Text:
+        if chardev.type_name == "vc":
+            return render.vc_text(chardev, rows)
+        if chardev.type_name == "ringbuf":
+            return Text(render.tail_lines(chardev.contents(), rows), no_wrap=True)
+        return Text(render.tail_lines(bytes(chardev.tail), rows), no_wrap=True)
+
+    # -- typing into a vc ----------------------------------------------------------------
+
+    def start_typing(self) -> bool:
+        if not self.is_vc:
+            return False
+        self.typing = True
+        return True
+
+    def watch_typing(self, typing: bool) -> None:
+        self.set_class(typing, "typing")
+        self.post_message(self.TypingChanged(self))
+        self._signature = None
+        self.tick()
+
+    async def on_key(self, event: events.Key) -> None:
+        if not self.typing:
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == STOP_TYPING:
+            self.typing = False
+            return
+        data = key_bytes(event)
+        chardev = self.chardev
+        if data and chardev is not None and hasattr(chardev, "send_input"):
+            chardev.send_input(data)
+
+    def on_blur(self) -> None:
+        self.typing = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._signature = None

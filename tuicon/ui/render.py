@@ -1,0 +1,78 @@
+"""Turning engine state into text for the panes: vc screens, byte tails, sizes and rates."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
+_style_cache: dict[tuple, Style] = {}
+
+
+def colour(name: str) -> str | None:
+    """A pyte colour (a name, or hex digits for 256/true colour) as a Rich colour."""
+    if name == "default":
+        return None
+    name = PYTE_COLOURS.get(name, name)
+    if name.startswith("bright") and not name.startswith("bright_"):
+        return "bright_" + name[len("bright"):]
+    if len(name) == 6 and all(c in "0123456789abcdefABCDEF" for c in name):
+        return "#" + name
+    return name
+
+
+def cell_style(char) -> Style:
+    key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.reverse)
+    style = _style_cache.get(key)
+    if style is None:
+        style = Style(color=colour(char.fg), bgcolor=colour(char.bg), bold=char.bold,
+                      italic=char.italics, underline=char.underscore, reverse=char.reverse)
+        _style_cache[key] = style
+    return style
+
+
+def vc_text(vc, rows: int, cursor: bool = True) -> Text:
+    """``rows`` lines of a vc's screen, ending with the cursor or the last text, in colour."""
+    cols, screen_rows = vc.size
+    cx, cy = vc.cursor
+    used = [i for i, line in enumerate(vc.lines()) if line.strip()]
+    bottom = max([cy, *used[-1:]]) + 1
+    first = max(0, bottom - rows)
+    last = min(screen_rows, first + rows)
+    text = Text(no_wrap=True, overflow="crop")
+    for row in range(first, last):
+        chars = vc.line_chars(row)
+        run_style, run = None, []
+        for x, char in enumerate(chars):
+            style = cell_style(char)
+            if cursor and row == cy and x == cx and vc.cursor_visible:
+                style = style + Style(reverse=not char.reverse)
+            if style is not run_style and run:
+                text.append("".join(run), run_style)
+                run = []
+            run_style = style
+            run.append(char.data or " ")
+        if run:
+            text.append("".join(run).rstrip() if run_style == Style() else "".join(run), run_style)
+        if row < last - 1:
+            text.append("\n")
+    return text
+
+
+def printable(data: bytes) -> str:
+    """Bytes as readable text: controls other than newline and tab shown as dots."""
+    text = data.decode("utf-8", errors="replace")
+    return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else "·" for ch in text)
+
+
+def tail_lines(data: bytes, rows: int) -> str:
+    lines = printable(bytes(data)).replace("\r", "").split("\n")
+    return "\n".join(lines[-rows:]) if rows > 0 else ""
+
+
+def size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GiB"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.style import Style
 from rich.text import Text
 
@@ -59,9 +61,12 @@ def vc_text(vc, rows: int, cursor: bool = True) -> Text:
     return text
 
 
+ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+
+
 def printable(data: bytes) -> str:
-    """Bytes as readable text: controls other than newline and tab shown as dots."""
-    text = data.decode("utf-8", errors="replace")
+    """Bytes as readable text: terminal escapes removed, other controls shown as dots."""
+    text = ESCAPES.sub("", data.decode("utf-8", errors="replace"))
     return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else "·" for ch in text)
 
 

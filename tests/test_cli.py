@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 
@@ -34,7 +35,7 @@ def test_chardev_help_lists_types_and_options(tmp_path):
     ("args", "line"),
     [
         (["-chardev", "bogus,id=x"], "tuicon: 'bogus' is not a valid char driver name"),
-        (["-chardev", "ringbuf,id=x,sise=4"], "tuicon: Invalid parameter 'sise'"),
+        (["-chardev", "ringbuf,id=x,sise=4"], "tuicon: Invalid parameter 'sise' (did you mean 'size'?)"),
         (["-chardev", "ringbuf,id=x,size=3"], "tuicon: size of ringbuf chardev must be power of two"),
         (["-chardev", "null,id=x", "-chardev", "null,id=x"],
          "tuicon: Chardev with id 'x' already exists"),
@@ -81,3 +82,40 @@ def test_demo_session_runs_headless_and_stops_cleanly(tmp_path):
     assert "everything closed" in out
     log = tmp_path / "tuicon" / "log" / "console.log"
     assert b"hello" in log.read_bytes()
+
+
+def read_until_ready(proc: subprocess.Popen, timeout: float = 30) -> str:
+    """Stdout up to the "ready" line, failing (not hanging) if it never comes."""
+    text = ""
+    fd = proc.stdout.fileno()  # raw reads: a buffered readline would hide data from select
+    while "tuicon: ready" not in text:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"no ready line, got {text!r}"
+        chunk = os.read(fd, 4096).decode()
+        assert chunk, f"exited before ready: {text!r} {proc.stderr.read()!r}"
+        text += chunk
+    return text
+
+
+def test_headless_chardev_and_device_stop_on_sigterm(tmp_path):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuicon", "--headless", "-chardev", f"pipe,id=p,path={tmp_path}/none",
+         ], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "Could not open" in err  # a failing chardev: no ready line
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuicon", "--headless", "-chardev", "ringbuf,id=r0,size=1024",
+         "-device", "echo,id=e0,chardev=r0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        text = read_until_ready(proc)
+        assert "tuicon: ready (1 chardevs, 1 devices)" in text, text
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "everything closed" in out and "Traceback" not in err

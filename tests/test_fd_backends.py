@@ -28,6 +28,23 @@ async def test_file_output(manager, tmp_path):
     assert out.read_bytes() == b"hello! again"
 
 
+async def test_file_qapi_append_and_input_file(manager, tmp_path):
+    out, src = tmp_path / "out", tmp_path / "in"
+    out.write_bytes(b"kept ")
+    src.write_bytes(b"from the input file")
+    await manager.add("f", {"type": "file",
+                            "data": {"out": str(out), "in": str(src), "append": True}})
+    fe = Recorder(manager.get("f")).install()
+    assert await fe.wait_data(19) == b"from the input file"
+    assert await fe.fe.write_all(b"added") == 5
+    assert out.read_bytes() == b"kept added"  # append: old contents stay
+    await fe.wait_event(E.CLOSED)  # end of the input file
+    fe.fe.detach()
+    await manager.change("f", {"type": "file", "data": {"out": str(out), "append": False}})
+    assert await CharFrontend(manager.get("f")).write_all(b"new") == 3
+    assert out.read_bytes() == b"new"
+
+
 async def test_file_with_fifo_input_and_send_break(manager, tmp_path):
     """QEMU's /char/file-fifo."""
     fifo = tmp_path / "in"
@@ -123,6 +140,7 @@ async def test_pty(manager, tmp_path):
     peer = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
         await fe.wait_event(E.OPENED)
+        assert chardev.be_open
         os.write(peer, b"typed")
         assert await fe.wait_data(5) == b"typed"
         assert fe.fe.write(b"shown") == 5
@@ -140,6 +158,7 @@ async def test_pty(manager, tmp_path):
     finally:
         os.close(peer)
     await fe.wait_event(E.CLOSED)
+    assert not chardev.be_open and fe.openclose == 2 and not fe.mismatch
     fe.fe.detach()
     await manager.remove("p")
     assert not link.exists()  # the symlink goes with the chardev
@@ -173,3 +192,19 @@ async def test_logfile_that_cannot_be_created(manager, tmp_path):
     with pytest.raises(ChardevError, match=rf"Could not create '{tmp_path}/no/log'"):
         await manager.add("r", f"null,logfile={tmp_path}/no/log")
     assert "r" not in manager
+
+
+async def test_pty_peer_can_come_back(manager):
+    result = await manager.add("p", {"type": "pty", "data": {}})
+    chardev = manager.get("p")
+    fe = Recorder(chardev).install()
+    for round_number in (1, 2):
+        peer = os.open(result["pty"], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            await fe.wait_event(E.OPENED, count=round_number)
+            os.write(peer, b"%d" % round_number)
+            await fe.wait_data(round_number)
+        finally:
+            os.close(peer)
+        await fe.wait_event(E.CLOSED, count=round_number)
+    assert bytes(fe.data) == b"12" and not fe.mismatch

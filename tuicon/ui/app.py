@@ -32,6 +32,7 @@ from .help import HelpScreen
 from .panes import ChardevPane
 
 FRAME_SECONDS = 1 / 20
+PANE_WIDTH, MIN_PANE_WIDTH, MIN_PANE_HEIGHT = 40, 20, 4
 PALETTE = {
     "add": ("Add a chardev", "a: pick a backend type and its options"),
     "change": ("Swap the selected chardev's backend", "c: hot-swap, the frontend stays"),
@@ -198,7 +199,13 @@ class TuiconApp(App[int]):
     def _layout_grid(self, count: int) -> None:
         grid = self.query_one("#panes", Grid)
         width = self.size.width or 80
-        columns = max(1, min(count, width // 40 or 1, 4))
+        height = max(1, (self.size.height or 24) - 2)  # less header and footer
+        columns = max(1, min(count, width // PANE_WIDTH, 4))
+        # Many panes on a small terminal: narrower panes beat panes with no room
+        # for a line of status inside their border.
+        while (columns < min(count, width // MIN_PANE_WIDTH)
+               and math.ceil(count / columns) * MIN_PANE_HEIGHT > height):
+            columns += 1
         rows = max(1, math.ceil(count / columns))
         grid.styles.grid_size_columns = columns
         grid.styles.grid_size_rows = rows

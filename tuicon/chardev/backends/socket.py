@@ -177,7 +177,7 @@ class SocketChardev(Chardev):
         opts = self.options
         self.is_server = bool(opts.server)
         self.postponed_connect = not self.is_server  # type: ignore[misc]
-        self.host = opts.host or DEFAULT_HOST
+        self.host = opts.host or ("::1" if opts.ipv6 else DEFAULT_HOST)
         self.port = opts.port
         self.conn: _Connection | None = None
         self.peer = ""

@@ -1,0 +1,36 @@
+"""The pane grid: 1 to 16 chardevs all fit, visibly, on small and large terminals."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuicon.profiles import ProfileStore
+from tuicon.ui.app import Settings, TuiconApp
+from tuicon.ui.panes import ChardevPane
+
+
+def steps_for(count: int) -> list[tuple[str, str]]:
+    return [("chardev", f"null,id=n{i:02d}") for i in range(count)]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+@pytest.mark.parametrize("count", [1, 4, 9, 16])
+async def test_every_pane_fits_on_screen(tmp_path, size, count):
+    app = TuiconApp(steps_for(count), store=ProfileStore(tmp_path / "profiles"),
+                    settings=Settings(tmp_path / "settings.toml"))
+    width, height = size
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        panes = list(app.query(ChardevPane))
+        assert [p.chardev_id for p in panes] == [f"n{i:02d}" for i in range(count)]
+        for pane in panes:
+            region = pane.region
+            # Inside the screen, and tall enough for its border plus a line of status.
+            assert region.x >= 0 and region.right <= width, (pane.chardev_id, region)
+            assert region.y >= 1 and region.bottom <= height - 1, (pane.chardev_id, region)
+            assert region.height >= 3 and region.width >= 20, (pane.chardev_id, region)
+        # No two panes overlap.
+        for i, a in enumerate(panes):
+            for b in panes[i + 1:]:
+                assert not a.region.overlaps(b.region), (a.chardev_id, b.chardev_id)
+        await app.action_quit(True)

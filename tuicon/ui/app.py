@@ -2,7 +2,7 @@
 
 The app owns a :class:`~tuicon.session.Session` and acts only through its
 managers; it listens to the chardev manager, so a change made elsewhere (a
-QMP client) shows at once.  Drawing is coalesced: a 20 fps timer redraws
+QMP client) shows at once.  Drawing is coalesced: a 30 fps timer redraws
 the panes whose content changed, however fast the data comes.
 """
 
@@ -31,7 +31,7 @@ from .forms import BackendForm, BridgeForm, ConfirmScreen, NameForm
 from .help import HelpScreen
 from .panes import ChardevPane
 
-FRAME_SECONDS = 1 / 20
+FRAME_SECONDS = 1 / 30
 PANE_WIDTH, MIN_PANE_WIDTH, MIN_PANE_HEIGHT = 40, 20, 4
 PALETTE = {
     "add": ("Add a chardev", "a: pick a backend type and its options"),

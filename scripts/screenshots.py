@@ -73,9 +73,9 @@ async def shoot(tmp: Path) -> None:
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "add-form.svg"))
         await pilot.press("escape")
-        # Someone on the share pty floods the console (the echo device sends it all
+        # Someone on the pty floods the console (the echo device sends it all
         # back): the vc jumps ahead to stay current, the log gets every byte.
-        await flood(app.session.chardevs.get("share").filename.removeprefix("pty:"),
+        await flood(app.session.chardevs.get("pty").filename.removeprefix("pty:"),
                     boot_log(100_000))
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "busy-vc.svg"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import socket
 import signal
 import subprocess
 import sys
@@ -64,8 +65,14 @@ def test_demo_session_runs_headless_and_stops_cleanly(tmp_path):
         if line.startswith("tuicon: ready"):
             break
     text = "".join(lines)
-    assert "tuicon: ready (4 chardevs, 1 devices)" in text, text
-    share = next(word for word in text.split() if word.startswith("/dev/pts/"))
+    assert "tuicon: ready (5 chardevs, 1 devices)" in text, text
+    port = int(text.split("nc 127.0.0.1 ")[1].split()[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as share:
+        share.sendall(b"over tcp\r")
+        echoed = b""
+        while b"over tcp" not in echoed:
+            echoed += share.recv(100)  # the echo device answers on the share too
+    share = next(word.rstrip(").") for word in text.split() if word.startswith("/dev/pts/"))
     peer = os.open(share, os.O_RDWR | os.O_NOCTTY)  # type into the console ...
     try:
         os.write(peer, b"hello\r")

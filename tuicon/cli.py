@@ -168,9 +168,11 @@ def print_status(session: Session, demo: bool) -> None:
     for device in session.devices.query():
         print(f"  device  {device['id']:<10} {device['driver']:<8} on {', '.join(device['chardevs'])}")
     if demo:
-        share = session.chardevs.get("share").filename.removeprefix("pty:")
+        port = session.chardevs.get("share").port
+        pty = session.chardevs.get("pty").filename.removeprefix("pty:")
         print(
-            f"Type into the console from another terminal: picocom {share} (or screen {share}).\n"
+            f"Type into the console from another terminal: nc 127.0.0.1 {port}"
+            f" (or telnet 127.0.0.1 {port}, or picocom {pty}).\n"
             f"The echo device answers; everything is logged to {default_log_path()}."
         )
     chardevs, devices = len(session.chardevs), len(session.devices.ids())

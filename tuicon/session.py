@@ -23,13 +23,16 @@ def default_steps(log_path: Path) -> list[Step]:
     """The built-in session: a console any new user can try without hardware.
 
     An echo device plays the "device"; its console is a mux-be whose members
-    are the built-in vc, a log file and a pty another terminal can open.
+    are the built-in vc, a log file, a TCP share on loopback (nc, telnet) and
+    a pty (picocom, screen).
     """
     return [
         ("chardev", "mux-be,id=console"),
         ("chardev", "vc,id=screen,mux-be-id=console"),
         ("chardev", f"file,id=log,path={str(log_path).replace(',', ',,')},mux-be-id=console"),
-        ("chardev", "pty,id=share,mux-be-id=console"),
+        # Loopback only, on a free port (shown in its pane): nc or telnet to it.
+        ("chardev", "socket,id=share,host=127.0.0.1,port=0,server=on,wait=off,mux-be-id=console"),
+        ("chardev", "pty,id=pty,mux-be-id=console"),
         ("device", "echo,id=device,chardev=console"),
     ]
 

@@ -110,8 +110,10 @@ class Chardev:
         self.features = Feature.NONE
         self.frontend: CharFrontend | None = None
         self.stats = Stats()
-        self.tail = bytearray()
-        """The newest traffic both ways (at most about 2 KiB), oldest first."""
+        self.tail_in = bytearray()
+        """The newest input (towards the frontend), at most about 2 KiB, for the UI."""
+        self.tail_out = bytearray()
+        """The newest output (from the frontend), likewise."""
         self.created = time.monotonic()
         self.lifecycle = Lifecycle.NEW
         self._log: LogFile | None = None
@@ -273,7 +275,7 @@ class Chardev:
         accepted = self._write(view)
         if accepted:
             self.stats.bytes_out += accepted
-            self._remember(view[:accepted])
+            _remember(self.tail_out, view[:accepted])
             if self._log is not None:
                 self._log.write(view[:accepted])
         return accepted
@@ -332,13 +334,8 @@ class Chardev:
             self.stats.dropped_in += len(data)
             return
         self.stats.bytes_in += len(data)
-        self._remember(data)
+        _remember(self.tail_in, data)
         fe.deliver_read(bytes(data))
-
-    def _remember(self, data: Buffer) -> None:
-        self.tail += data[-TAIL:]
-        if len(self.tail) > 2 * TAIL:
-            del self.tail[:-TAIL]
 
     def set_filename(self, filename: str) -> None:
         if filename != self.filename:
@@ -362,6 +359,12 @@ class Chardev:
     @property
     def log_error(self) -> str | None:
         return self._log.error if self._log is not None else None
+
+
+def _remember(tail: bytearray, data: Buffer) -> None:
+    tail += data[-TAIL:]
+    if len(tail) > 2 * TAIL:
+        del tail[:-TAIL]
 
 
 def check_open_failure(label: str, what: str, err: OSError) -> ChardevError:

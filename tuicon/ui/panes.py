@@ -81,7 +81,7 @@ class ChardevPane(Widget, can_focus=True):
         if chardev is None:
             return
         info = self.session.chardevs.info(chardev)
-        signature = (info, getattr(chardev, "version", None), bytes(chardev.tail[-64:]),
+        signature = (info, getattr(chardev, "version", None), bytes(chardev.tail_in[-32:]), bytes(chardev.tail_out[-32:]),
                      self.typing, self.has_focus, round(self.rate_in), round(self.rate_out))
         if signature != self._signature:
             self._signature = signature
@@ -153,7 +153,7 @@ class ChardevPane(Widget, can_focus=True):
             return render.vc_text(chardev, rows)
         if chardev.type_name == "ringbuf":
             return Text(render.tail_lines(chardev.contents(), rows), no_wrap=True)
-        return Text(render.tail_lines(bytes(chardev.tail), rows), no_wrap=True)
+        return render.traffic(bytes(chardev.tail_in), bytes(chardev.tail_out), rows)
 
     # -- typing into a vc ----------------------------------------------------------------
 
@@ -165,6 +165,7 @@ class ChardevPane(Widget, can_focus=True):
 
     def watch_typing(self, typing: bool) -> None:
         self.set_class(typing, "typing")
+        self.app.refresh_bindings()  # the footer shows the keys again (or hides them)
         self.post_message(self.TypingChanged(self))
         self._signature = None
         self.tick()

@@ -75,6 +75,27 @@ def tail_lines(data: bytes, rows: int) -> str:
     return "\n".join(lines[-rows:]) if rows > 0 else ""
 
 
+def traffic(tail_in: bytes, tail_out: bytes, rows: int) -> Text:
+    """The newest traffic: input (towards the frontend) above output, each labelled."""
+    if not tail_out or not tail_in:
+        label, data = ("in  ", tail_in) if tail_in else ("out ", tail_out)
+        return _labelled(label, data, rows)
+    half = max(1, rows // 2)
+    text = _labelled("in  ", tail_in, half)
+    text.append("\n")
+    text.append_text(_labelled("out ", tail_out, rows - half))
+    return text
+
+
+def _labelled(label: str, data: bytes, rows: int) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    lines = tail_lines(data, rows).split("\n") if data else []
+    for i, line in enumerate(lines):
+        text.append(label if i == 0 else " " * len(label), style="dim")
+        text.append(line + ("\n" if i < len(lines) - 1 else ""))
+    return text
+
+
 def size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":

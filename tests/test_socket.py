@@ -352,7 +352,7 @@ async def test_flow_control_both_ways(manager, connect):
     # write takes nothing and write_all waits until the queue drains.
     big = os.urandom(8 << 20)
     assert await asyncio.wait_for(fe.fe.write_all(big), 5) == len(big)
-    await wait_until(lambda: manager.get("s")._writing_paused, what="back-pressure")
+    await wait_until(lambda: manager.get("s").gate.paused, what="back-pressure")
     assert fe.fe.write(b"more") == 0
     writing = asyncio.create_task(fe.fe.write_all(b"tail"))
     await asyncio.sleep(0)

@@ -6,7 +6,8 @@ frontend calls ``accept_input`` -- that is the flow control.  Descriptors the
 event loop cannot watch (regular files) are read by an owned task instead.
 
 :class:`FdWriter` writes without blocking: a full pipe or pty makes a write
-partial, and :meth:`FdWriter.wait_writable` waits for room.
+partial, and :meth:`FdWriter.wait_writable` waits for room.  :class:`FdChardev`
+puts the two together for backends that are just descriptors (file, pipe).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import asyncio
 import os
 from collections.abc import Callable
 
+from typing import Any
+
 from ..chardev import Chardev
 from ..errors import ChardevIOError
+from ..events import ChardevEvent
 
 READ_CHUNK = 65536
 
@@ -148,3 +152,46 @@ class FdWriter:
             await ready
         finally:
             loop.remove_writer(self.fd)
+
+
+class FdChardev(Chardev):
+    """A backend made of descriptors: output through an FdWriter, input from an FdReader.
+
+    Subclasses open their descriptors in ``open`` and call :meth:`_use`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fds: list[int] = []
+        self._writer: FdWriter | None = None
+        self._reader: FdReader | None = None
+
+    def _use(self, out_fd: int, what: str, in_fd: int | None = None,
+             on_eof: Callable[[], None] | None = None) -> None:
+        self._writer = FdWriter(out_fd, what=what)
+        if in_fd is not None:
+            self._reader = FdReader(in_fd, self, on_eof=on_eof or self._input_ended)
+            self._reader.start()
+
+    def _input_ended(self) -> None:
+        # As in QEMU: the end of the input is the end of the "connection".
+        self.be_event(ChardevEvent.CLOSED)
+
+    def _write(self, data: memoryview) -> int:
+        assert self._writer is not None
+        return self._writer.write(data)
+
+    async def _wait_writable(self) -> None:
+        if self._writer is not None:
+            await self._writer.wait_writable()
+
+    def _input_resumed(self) -> None:
+        if self._reader is not None:
+            self._reader.resume()
+
+    async def _close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ..chardev import Chardev, check_open_failure
-from ..events import ChardevEvent
+from ..chardev import check_open_failure
 from ..options import option
 from ..registry import register
-from .fdio import FdReader, FdWriter
+from .fdio import FdChardev
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,10 @@ def _open_rw(path: str) -> int:
 
 
 @register()
-class PipeChardev(Chardev):
+class PipeChardev(FdChardev):
     type_name: ClassVar[str] = "pipe"
     summary: ClassVar[str] = "named pipes PATH.in (input) and PATH.out (output), or one PATH"
     Options = PipeOptions
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._fds: list[int] = []
-        self._writer: FdWriter | None = None
-        self._reader: FdReader | None = None
 
     def open(self) -> bool:
         path = self.options.path
@@ -56,26 +49,5 @@ class PipeChardev(Chardev):
             except OSError as err:
                 raise check_open_failure(self.label, path, err) from err
             self._fds = [in_fd]
-        self._writer = FdWriter(out_fd, what=f"pipe '{path}'")
-        self._reader = FdReader(in_fd, self, on_eof=lambda: self.be_event(ChardevEvent.CLOSED))
-        self._reader.start()
+        self._use(out_fd, f"pipe '{path}'", in_fd)
         return True
-
-    def _write(self, data: memoryview) -> int:
-        assert self._writer is not None
-        return self._writer.write(data)
-
-    async def _wait_writable(self) -> None:
-        if self._writer is not None:
-            await self._writer.wait_writable()
-
-    def _input_resumed(self) -> None:
-        if self._reader is not None:
-            self._reader.resume()
-
-    async def _close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []

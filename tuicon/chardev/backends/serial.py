@@ -29,6 +29,7 @@ from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
 from ..options import option
 from ..registry import register
+from .streamlink import InputHold, WriteGate
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,10 @@ class _Port(asyncio.Protocol):
         self.chardev._lost(self, exc)
 
     def pause_writing(self) -> None:
-        self.chardev._writing_paused = True
+        self.chardev.gate.pause()
 
     def resume_writing(self) -> None:
-        self.chardev._writing_paused = False
-        self.chardev._writable.fire()
+        self.chardev.gate.resume()
 
 
 @register("tty")
@@ -104,9 +104,8 @@ class SerialChardev(Chardev):
         self.last_error = ""
         self.breaks_sent = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._pending_in = b""
-        self._writing_paused = False
-        self._writable = Signal()
+        self.hold = InputHold(self, self.be_write)
+        self.gate = WriteGate()
         self._state_changed = Signal()
         if self.options.retry_delay:
             self.features |= Feature.RECONNECTABLE
@@ -149,7 +148,7 @@ class SerialChardev(Chardev):
     def _failed(self, error: str) -> None:
         self.last_error = error
         self._state_changed.fire()
-        self._writable.fire()
+        self.gate.wake()
 
     async def _wait_connected(self) -> None:
         while self.port is None:
@@ -168,8 +167,8 @@ class SerialChardev(Chardev):
         port.transport.set_write_buffer_limits(high=HIGH_WATER)
         self.port = port
         self.last_error = ""
-        self._writing_paused = False
-        self._pending_in = b""
+        self.gate.resume()
+        self.hold.clear()
         self.set_filename(f"serial:{self.options.path}")
         self._spawn(self._watch_path(port))
         self._state_changed.fire()
@@ -187,8 +186,8 @@ class SerialChardev(Chardev):
         if port is not self.port:
             return
         self.port = None
-        self._pending_in = b""
-        self._writable.fire()
+        self.hold.clear()
+        self.gate.wake()
         if self.closed:
             return
         reason = f"{exc}" if exc is not None else "closed"
@@ -204,39 +203,23 @@ class SerialChardev(Chardev):
         await self._open_loop()
 
     def _data_received(self, port: _Port, data: bytes) -> None:
-        if port is not self.port:
-            return
-        self._pending_in += data
-        self._deliver()
-
-    def _deliver(self) -> None:
-        port = self.port
-        while self._pending_in:
-            room = self.be_can_write()
-            if room <= 0:
-                if port is not None:
-                    port.transport.pause_reading()
-                return
-            chunk, self._pending_in = self._pending_in[:room], self._pending_in[room:]
-            self.be_write(chunk)
-        if port is not None and not port.transport.is_closing():
-            port.transport.resume_reading()
+        if port is self.port:
+            self.hold.add(data, port.transport)
 
     def _input_resumed(self) -> None:
-        self._deliver()
+        self.hold.flush(self.port.transport if self.port is not None else None)
 
     def _write(self, data: memoryview) -> int:
         port = self.port
         if port is None or port.transport.is_closing():
             return len(data)  # unplugged: output goes nowhere, as on a dead line
-        if self._writing_paused:
+        if self.gate.paused:
             return 0
         port.transport.write(bytes(data))
         return len(data)
 
     async def _wait_writable(self) -> None:
-        while self._writing_paused and self.port is not None:
-            await self._writable.wait()
+        await self.gate.wait(lambda: self.gate.paused and self.port is not None)
 
     def _send_break(self) -> None:
         port = self.port
@@ -270,7 +253,7 @@ class SerialChardev(Chardev):
             port.transport.abort()
             await asyncio.sleep(0)  # the transport closes the port on the next turn
         self._state_changed.fire()
-        self._writable.fire()
+        self.gate.wake()
 
     def describe_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"settings": self.settings, "connected": self.port is not None}

@@ -39,6 +39,7 @@ from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
 from ..options import option
 from ..registry import register
+from .streamlink import InputHold, WriteGate
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +151,10 @@ class _Connection(asyncio.Protocol):
         self.chardev._connection_lost(self)
 
     def pause_writing(self) -> None:
-        self.chardev._writing_paused = True
+        self.chardev.gate.pause()
 
     def resume_writing(self) -> None:
-        self.chardev._writing_paused = False
-        self.chardev._writable.fire()
+        self.chardev.gate.resume()
 
 
 @register()
@@ -186,9 +186,8 @@ class SocketChardev(Chardev):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connected = Signal()
         self._lost = Signal()
-        self._writable = Signal()
-        self._writing_paused = False
-        self._pending_in = b""
+        self.gate = WriteGate()
+        self.hold = InputHold(self, self._input)
         self._decoder: telnet.TelnetDecoder | None = None
         self.last_error = ""
         if opts.path is not None:
@@ -305,7 +304,7 @@ class SocketChardev(Chardev):
                 if not opts.retry_delay:
                     log.warning("chardev '%s': %s", self.label, self.last_error)
                     self.connecting = False
-                    self._writable.fire()  # waiting writers: output is dropped from now on
+                    self.gate.wake()  # waiting writers: output is dropped from now on
                     return
                 await asyncio.sleep(opts.retry_delay)
 
@@ -334,22 +333,21 @@ class SocketChardev(Chardev):
         self.conn = conn
         self.connecting = False
         self.last_error = ""
-        self._writing_paused = False
-        self._pending_in = b""
+        self.gate.resume()
+        self.hold.clear()
         self.set_filename(self._connected_name(transport))
         if self.options.telnet:
             self._decoder = telnet.TelnetDecoder()
             transport.write(telnet.OFFER)
         self._connected.fire()
-        self._writable.fire()
         self.be_event(ChardevEvent.OPENED)
 
     def _connection_lost(self, conn: _Connection) -> None:
         if conn is not self.conn:
             return  # a refused second client
         self.conn = None
-        self._pending_in = b""
-        self._writable.fire()
+        self.hold.clear()
+        self.gate.wake()
         self._lost.fire()
         if self.closed:
             return
@@ -364,24 +362,8 @@ class SocketChardev(Chardev):
         await self._connect_loop()
 
     def _data_received(self, conn: _Connection, data: bytes) -> None:
-        if conn is not self.conn:
-            return
-        self._pending_in += data
-        self._deliver()
-
-    def _deliver(self) -> None:
-        """Hand pending input to the frontend as far as it can take it."""
-        conn = self.conn
-        while self._pending_in:
-            room = self.be_can_write()
-            if room <= 0:
-                if conn is not None and conn.transport is not None:
-                    conn.transport.pause_reading()
-                return
-            chunk, self._pending_in = self._pending_in[:room], self._pending_in[room:]
-            self._input(chunk)
-        if conn is not None and conn.transport is not None and not conn.transport.is_closing():
-            conn.transport.resume_reading()
+        if conn is self.conn:
+            self.hold.add(data, conn.transport)
 
     def _input(self, chunk: bytes) -> None:
         if self._decoder is None:
@@ -394,7 +376,7 @@ class SocketChardev(Chardev):
                 self.be_write(piece)
 
     def _input_resumed(self) -> None:
-        self._deliver()
+        self.hold.flush(self.conn.transport if self.conn is not None else None)
 
     # -- output ---------------------------------------------------------------------
 
@@ -404,16 +386,16 @@ class SocketChardev(Chardev):
             if self.connecting:
                 return 0  # a client on its way: hold the data (no loss across a swap)
             return len(data)  # nobody connected: dropped, as on a line with no one there
-        if self._writing_paused:
+        if self.gate.paused:
             return 0
         conn.transport.write(telnet.escape(data) if self.options.telnet else data)
         return len(data)
 
     async def _wait_writable(self) -> None:
-        while (self._writing_paused and self.conn is not None) or (
-            self.conn is None and self.connecting
-        ):
-            await self._writable.wait()
+        await self.gate.wait(
+            lambda: (self.gate.paused and self.conn is not None)
+            or (self.conn is None and self.connecting)
+        )
 
     def _disconnect(self) -> None:
         if self.conn is not None and self.conn.transport is not None:
@@ -451,7 +433,7 @@ class SocketChardev(Chardev):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.options.path)
         self._connected.fire()
-        self._writable.fire()
+        self.gate.wake()
         await asyncio.sleep(0)  # let the aborted transport finish closing its socket
 
     def describe_extra(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 from .chardev import ChardevError, backends
@@ -179,7 +179,7 @@ def print_status(session: Session, demo: bool) -> None:
     print(f"tuicon: ready ({chardevs} chardevs, {devices} devices); Ctrl-C stops.", flush=True)
 
 
-def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, profile: str | None) -> int:
+def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, ui: dict[str, Any]) -> int:
     if headless:
         return asyncio.run(run_headless(steps, demo=demo))
     try:
@@ -187,10 +187,10 @@ def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, profile: s
     except ImportError:
         print("tuicon: the full-screen UI is not available in this build; running headless.")
         return asyncio.run(run_headless(steps, demo=demo))
-    return run_app(steps, demo=demo, profile=profile)
+    return run_app(steps, ui=ui)
 
 
-def last_or_demo_steps(store: ProfileStore) -> tuple[list[Step], bool]:
+def last_or_demo(store: ProfileStore) -> tuple[Profile, bool]:
     """The session tuicon had when it last quit, else the demo (and whether it is the demo)."""
     try:
         last = store.load_last_session()
@@ -198,8 +198,8 @@ def last_or_demo_steps(store: ProfileStore) -> tuple[list[Step], bool]:
         print(f"tuicon: not reopening the last session: {err}", file=sys.stderr)
         last = None
     if last is not None and last.steps:
-        return last.steps, False
-    return demo_steps(), True
+        return last, False
+    return Profile(steps=demo_steps()), True
 
 
 def demo_steps() -> list[Step]:
@@ -256,12 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.save_profile:
             return save_profile(args.save_profile, steps, store)
-        demo = False
+        demo, ui = False, {}
         if args.profile:
-            steps = store.load(args.profile).steps + steps
+            profile = store.load(args.profile)
+            steps, ui = profile.steps + steps, profile.ui
         elif not steps:
-            steps, demo = last_or_demo_steps(store)
-        return run_session(steps, headless=args.headless, demo=demo, profile=args.profile)
+            profile, demo = last_or_demo(store)
+            steps, ui = profile.steps, profile.ui
+        return run_session(steps, headless=args.headless, demo=demo, ui=ui)
     except (CommandLineError, ChardevError) as err:
         print(f"tuicon: {err}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ def default_steps(log_path: Path) -> list[Step]:
     return [
         ("chardev", "mux-be,id=console"),
         ("chardev", "vc,id=screen,mux-be-id=console"),
-        ("chardev", f"file,id=log,path={str(log_path).replace(',', ',,')},mux-be-id=console"),
+        ("chardev", f"file,id=log,path={str(log_path).replace(',', ',,')},append=on,mux-be-id=console"),
         # Loopback only, on a free port (shown in its pane): nc or telnet to it.
         ("chardev", "socket,id=share,host=127.0.0.1,port=0,server=on,wait=off,mux-be-id=console"),
         ("chardev", "pty,id=pty,mux-be-id=console"),

@@ -381,13 +381,9 @@ class TuiconApp(App[int]):
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 
 
-def run_app(steps: Sequence[Step], *, demo: bool = False, profile: str | None = None) -> int:
-    """Run the app on the given session; returns the exit status."""
-    ui: dict[str, Any] = {}
-    store = ProfileStore()
-    if profile:
-        ui = store.load(profile).ui
-    app = TuiconApp(steps, store=store, ui=ui)
+def run_app(steps: Sequence[Step], *, ui: dict[str, Any] | None = None) -> int:
+    """Run the app on the given session (and UI state, from a profile); returns the exit status."""
+    app = TuiconApp(steps, ui=ui)
     status = app.run()
     if app.startup_error:
         import sys

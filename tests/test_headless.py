@@ -129,18 +129,24 @@ async def test_qmp_raw_malformed_input_keeps_the_connection(tuicon, tmp_path):
         await writer.wait_closed()
 
 
-async def test_readline_monitor_over_a_unix_socket(tuicon, tmp_path):
-    mon_path = tmp_path / "mon.sock"
-    proc = await tuicon("-monitor", f"unix:{mon_path},server=on,wait=off",
-                        "-chardev", "ringbuf,id=r,size=1024")
-    reader, writer = await asyncio.open_unix_connection(str(mon_path))
-    seen = bytearray()
+def waiter(reader: asyncio.StreamReader, seen: bytearray):
+    """``await until(text)``: read into ``seen`` until ``text`` is there (10 s at most)."""
 
     async def until(text: bytes) -> None:
         async with asyncio.timeout(10):
             while text not in seen:
                 seen.extend(await reader.read(4096))
 
+    return until
+
+
+async def test_readline_monitor_over_a_unix_socket(tuicon, tmp_path):
+    mon_path = tmp_path / "mon.sock"
+    proc = await tuicon("-monitor", f"unix:{mon_path},server=on,wait=off",
+                        "-chardev", "ringbuf,id=r,size=1024")
+    reader, writer = await asyncio.open_unix_connection(str(mon_path))
+    seen = bytearray()
+    until = waiter(reader, seen)
     await until(b"(tuicon) ")
     writer.write(b"ringbuf_write r hi-there\r")
     writer.write(b"ringbuf_read r 100\r")
@@ -161,12 +167,7 @@ async def test_readline_monitor_shares_a_mux_with_an_echo_device(tuicon, tmp_pat
                         "-device", "echo,id=dev,chardev=con")
     reader, writer = await asyncio.open_unix_connection(str(path))
     seen = bytearray()
-
-    async def until(text: bytes) -> None:
-        async with asyncio.timeout(10):
-            while text not in seen:
-                seen.extend(await reader.read(4096))
-
+    until = waiter(reader, seen)
     # The echo device attached last, so it has the focus: it echoes.
     writer.write(b"ping")
     await until(b"ping")

@@ -62,7 +62,9 @@ class SocketOptions:
         None, help="servers: hold start-up until the first client; unset: on on the command"
         " line, off over QMP"
     )
-    nodelay: bool = option(False, help="TCP: send small writes at once (TCP_NODELAY)")
+    nodelay: bool = option(
+        False, help="TCP: send small writes at once (accepted for QEMU; tuicon always does)"
+    )
     telnet: bool = option(False, help="speak telnet (negotiate character mode, IAC escaping)")
     reconnect: int = option(0, help="clients: seconds between attempts to (re)connect; 0 = never")
     reconnect_ms: int = option(0, name="reconnect-ms", help="the same in milliseconds")
@@ -325,10 +327,6 @@ class SocketChardev(Chardev):
             transport.write(f"tuicon: chardev '{self.label}' is busy (one client at a time)\r\n".encode())
             transport.close()
             return
-        if self.options.nodelay and self.options.path is None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport.set_write_buffer_limits(high=HIGH_WATER)
         self.conn = conn
         self.connecting = False

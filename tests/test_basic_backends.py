@@ -159,3 +159,17 @@ async def test_logfile_open_failure(manager, tmp_path):
     with pytest.raises(Exception, match="Could not create"):
         await manager.add("r", f"ringbuf,logfile={tmp_path}/missing/dir/log")
     assert "r" not in manager
+
+
+async def test_ringbuf_wraps_reads_and_compacts(manager):
+    await manager.add("r", "ringbuf,size=8")
+    fe = CharFrontend(manager.get("r"))
+    for chunk in (b"abc", b"defgh", b"ijk", b"l" * 20, b"xyz"):
+        fe.write(chunk)
+    assert manager.ringbuf_read("r", 3) == "lll"
+    assert manager.ringbuf_read("r", 100) == "llxyz"
+    assert manager.ringbuf_read("r", 5) == ""
+    for i in range(100):  # many wraps: the oldest always give way, the ring stays bounded
+        fe.write(b"%02d" % i)
+    assert manager.get("r").contents() == b"96979899"
+    assert len(manager.get("r")._ring) < 2 * 8 + 2

@@ -37,6 +37,7 @@ class RingbufChardev(Chardev):
         super().__init__(*args, **kwargs)
         self.size: int = self.options.size
         self._ring = bytearray()
+        self._start = 0  # bytes before this offset are consumed or overwritten
         self.filename = self.spec.type  # "ringbuf" or "memory", as QEMU reports
 
     def _write(self, data: memoryview) -> int:
@@ -44,21 +45,24 @@ class RingbufChardev(Chardev):
         return len(data)
 
     def ring_write(self, data: bytes | memoryview) -> None:
-        """Put bytes into the ring (what ``ringbuf-write`` does)."""
+        """Put bytes into the ring (what ``ringbuf-write`` does); the oldest give way."""
         self._ring += data[-self.size :]
-        overflow = len(self._ring) - self.size
-        if overflow > 0:
-            del self._ring[:overflow]
+        self._start = max(self._start, len(self._ring) - self.size)
+        if self._start >= self.size:
+            # Compact once a ring's worth is dead, not on every write: a full
+            # 1 MiB ring would otherwise move 1 MiB per write.
+            del self._ring[: self._start]
+            self._start = 0
 
     def ring_read(self, size: int) -> bytes:
         """Take up to ``size`` of the oldest bytes out of the ring."""
-        taken = bytes(self._ring[:size])
-        del self._ring[:size]
+        taken = bytes(self._ring[self._start : self._start + size])
+        self._start += len(taken)
         return taken
 
     def contents(self) -> bytes:
         """The ring's bytes, without consuming them (for display)."""
-        return bytes(self._ring)
+        return bytes(self._ring[self._start :])
 
     def describe_extra(self) -> dict[str, Any]:
-        return {"size": self.size, "used": len(self._ring)}
+        return {"size": self.size, "used": len(self._ring) - self._start}

@@ -61,13 +61,11 @@ from .chardev.options import (
     ChardevSpec,
     Kind,
     OptionInfo,
-    build_options,
     describe,
     escape_value,
     format_value,
     parse_cli,
     split_option_string,
-    values_from_cli,
 )
 from .chardev.registry import backends
 from .devices.manager import DeviceManager
@@ -244,12 +242,8 @@ def _validate(kind: str, text: str, where: str) -> None:
         if kind == "chardev":
             parse_cli(text, backends)
         else:
-            items = split_option_string(text)
-            cls = DeviceManager.driver_class(items[0][0])
-            props = {k: v for k, v in items[1:] if k != "id"}
-            table = describe(cls.Options)
-            values, _ = values_from_cli(table, props)
-            build_options(cls.Options, table, values, "cli")
+            driver, _, props = DeviceManager.split_cli(text)
+            DeviceManager.build_options(driver, props, cli=True)
     except ChardevError as err:
         option = getattr(err, "option", None)
         field_note = f"field '{option}': " if option else ""

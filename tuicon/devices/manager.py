@@ -63,9 +63,7 @@ class DeviceManager:
         cls = self.driver_class(driver)
         if device_id is not None and device_id in self._devices:
             raise DeviceError(f"Duplicate device ID '{device_id}'")
-        table = describe(cls.Options)
-        values, _ = (values_from_cli if cli else values_from_qapi)(table, props)
-        options = build_options(cls.Options, table, values, "cli" if cli else "qapi")
+        options = self.build_options(driver, props, cli=cli)
         device = cls(device_id or self._new_id(driver), options, self.chardevs)
         try:
             device.start()
@@ -75,18 +73,30 @@ class DeviceManager:
         self._devices[device.id] = device
         return device
 
-    async def add_cli(self, text: str) -> Device:
-        """Create a device from a ``-device`` argument: ``bridge,id=b0,chardev=a,peer=b``."""
+    @classmethod
+    def build_options(cls, driver: str, props: Mapping[str, Any], *, cli: bool) -> Any:
+        """A driver's typed options from its properties (checked, nothing created)."""
+        options_cls = cls.driver_class(driver).Options
+        table = describe(options_cls)
+        values, _ = (values_from_cli if cli else values_from_qapi)(table, props)
+        return build_options(options_cls, table, values, "cli" if cli else "qapi")
+
+    @staticmethod
+    def split_cli(text: str) -> tuple[str, str | None, dict[str, str]]:
+        """A ``-device`` argument as driver, id and properties."""
         items = split_option_string(text)
         if not items or items[0][1] is not None:
             raise InvalidOption("device: no driver given", option="driver")
-        driver = items[0][0]
         props: dict[str, str] = {}
         for key, value in items[1:]:
             if value is None:
                 raise InvalidOption(f"Expected '=' after parameter '{key}'", option=key)
             props[key] = value
-        device_id = props.pop("id", None)
+        return items[0][0], props.pop("id", None), props
+
+    async def add_cli(self, text: str) -> Device:
+        """Create a device from a ``-device`` argument: ``bridge,id=b0,chardev=a,peer=b``."""
+        driver, device_id, props = self.split_cli(text)
         return await self.add(driver, device_id, props, cli=True)
 
     async def remove(self, device_id: str) -> None:

@@ -127,19 +127,25 @@ class TuiconApp(App[int]):
             self.register_theme(theme)
         wanted = self.ui_state.get("theme") or self.settings.load().get("theme") or DARK
         self.theme = wanted if wanted in self.available_themes else DARK
-        self.session.on_quit(lambda reason: self.call_later(self.action_quit, True))
-        try:
-            await self.session.apply(self.steps)
-        except ChardevError as err:
-            self.startup_error = str(err)
+        self.startup_error = await self._start_session(self.steps)
+        if self.startup_error:
             await self._close_session(save=False)
             self.exit(1, return_code=1)
             return
-        self._unsubscribe = self.session.chardevs.subscribe(self._on_manager_event)
         await self.sync_panes()
         self.set_interval(FRAME_SECONDS, self._frame)
         self.set_interval(self.rate_seconds, self._sample_rates)
         self._focus_first_vc()
+
+    async def _start_session(self, steps: Sequence[Step]) -> str | None:
+        """Listen to the session, then build it; returns the engine's error, if any."""
+        self.session.on_quit(lambda reason: self.call_later(self.action_quit, True))
+        self._unsubscribe = self.session.chardevs.subscribe(self._on_manager_event)
+        try:
+            await self.session.apply(steps)
+        except ChardevError as err:
+            return str(err)
+        return None
 
     def _focus_first_vc(self) -> None:
         panes = list(self.query(ChardevPane))
@@ -337,19 +343,16 @@ class TuiconApp(App[int]):
         except ProfileError as err:
             self.notify(str(err), title="Not opened", severity="error", timeout=10)
             return
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         await self.session.close()
         self.session = Session()
-        self.session.on_quit(lambda reason: self.call_later(self.action_quit, True))
         self.ui_state = profile.ui
         for pane in self.query(ChardevPane):
             await pane.remove()
-        try:
-            await self.session.apply(profile.steps)
-        except ChardevError as err:
-            self.notify(f"profile '{name}': {err}", severity="error", timeout=10)
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        self._unsubscribe = self.session.chardevs.subscribe(self._on_manager_event)
+        error = await self._start_session(profile.steps)
+        if error:
+            self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
         if profile.ui.get("theme") in self.available_themes:
             self.theme = profile.ui["theme"]
         await self.sync_panes()

@@ -13,7 +13,7 @@ from typing import ClassVar
 from tuicon.chardev import Chardev, ChardevBusy, ChardevError, ChardevEvent, InvalidOption
 from tuicon.chardev.registry import register, unregister
 
-from helpers import Recorder, wait_until
+from helpers import wait_until
 
 
 async def test_echo_sends_everything_back(session):

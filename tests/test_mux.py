@@ -9,7 +9,7 @@ import pytest
 
 from tuicon.chardev import ChardevBusy, ChardevEvent, ChardevInUse
 
-from helpers import Recorder, read_fifo, wait_until
+from helpers import Recorder, wait_until
 
 E = ChardevEvent
 

@@ -240,7 +240,7 @@ async def test_member_hot_swap_under_load(manager, tmp_path):
 async def test_open_and_close_follow_the_members(manager):
     """OPENED with the first open member, CLOSED only with the last (real ptys)."""
     await manager.add("mux0", "mux-be")
-    results = [await manager.add(f"p{i}", f"pty,mux-be-id=mux0") for i in range(2)]
+    results = [await manager.add(f"p{i}", "pty,mux-be-id=mux0") for i in range(2)]
     fe = Recorder(manager.get("mux0")).install()
     assert fe.events == []
     first = os.open(results[0]["pty"], os.O_RDWR | os.O_NOCTTY)

@@ -8,7 +8,7 @@ import pytest
 
 from tuicon.chardev import ChardevEvent, InvalidOption
 
-from helpers import Recorder, wait_until
+from helpers import Recorder
 
 
 @pytest.fixture(params=[("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)], ids=["ipv4", "ipv6"])

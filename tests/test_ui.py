@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tuicon.chardev import CharFrontend
 from tuicon.profiles import ProfileStore
 from tuicon.ui.app import DARK, LIGHT, Settings, TuiconApp
 from tuicon.ui.forms import BackendForm, ConfirmScreen

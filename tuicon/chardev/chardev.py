@@ -11,7 +11,11 @@ logging, statistics, the frontend link, postponed connect) is done here once:
 * ``_write(data) -> int`` takes frontend output; return how much was accepted
   (0 means "full, try after ``_wait_writable``").
 * ``_input_resumed()`` is called when the frontend can take input again.
-* ``_close()`` (async) releases everything the backend owns, tasks included.
+* ``_close()`` (async) releases everything the backend owns.  Background
+  work is started with ``self.tasks.spawn(coro, name)``: the base class
+  cancels and awaits those tasks on close, and a task that raises is logged,
+  shown as :attr:`last_error` and ends in :meth:`_task_failed` (by default:
+  the chardev reports ``CLOSED``).
 
 Backends push input and events to the frontend with :meth:`be_write`,
 :meth:`be_can_write` and :meth:`be_event`.
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from .aio import first_completed
+from .aio import TaskSet, describe_exception, first_completed
 from .errors import ChardevError, ChardevInUse, ChardevStateError
 from .events import ChardevEvent, Feature
 from .logfile import LogFile
@@ -74,6 +78,7 @@ class Change(enum.Enum):
     FILENAME = "filename"
     FRONTEND = "frontend"
     STATE = "state"
+    ERROR = "error"
 
 
 @dataclass
@@ -119,6 +124,10 @@ class Chardev:
         self._log: LogFile | None = None
         self._watchers: list[Callable[[Chardev, Change], None]] = []
         self._closed_event = asyncio.Event()
+        self.last_error: str | None = None
+        """Why the chardev is not working as asked (shown as ``error``); None when fine."""
+        self.tasks = TaskSet(f"chardev '{self.label}'", self._on_task_failure)
+        """Every background task of this chardev; cancelled and awaited by :meth:`close`."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.label!r} {self.filename!r}>"
@@ -145,7 +154,8 @@ class Chardev:
         """Open the logfile, then open (or init) the backend."""
         common = self.spec.common
         if common.logfile:
-            self._log = LogFile(common.logfile, append=common.logappend, owner=self.label)
+            self._log = LogFile(common.logfile, append=common.logappend, owner=self.label,
+                                on_error=self.set_error)
         if self.postponed_connect:
             self.init()
             self._set_lifecycle(Lifecycle.POSTPONED)
@@ -181,6 +191,7 @@ class Chardev:
         try:
             await self._close()
         finally:
+            await self.tasks.close()
             if self._log is not None:
                 self._log.close()
                 self._log = None
@@ -232,6 +243,26 @@ class Chardev:
     def describe_extra(self) -> dict[str, Any]:
         """Backend-specific status for query() and the UI."""
         return {}
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        """A background task died: stop pretending to be connected.
+
+        Backends with more state (a socket's pending connect) extend this.
+        """
+        if self.be_open and not self.closed:
+            self.be_event(ChardevEvent.CLOSED)
+
+    # -- errors ------------------------------------------------------------------
+
+    def set_error(self, text: str | None) -> None:
+        """Record (or, with None, clear) what is wrong, for ``query-chardev`` and the UI."""
+        if text != self.last_error:
+            self.last_error = text
+            self._notify(Change.ERROR)
+
+    def _on_task_failure(self, name: str, exc: BaseException) -> None:
+        self.set_error(f"{name} failed: {describe_exception(exc)}")
+        self._task_failed(name, exc)
 
     # -- frontend side (called through CharFrontend) ---------------------------
 
@@ -359,6 +390,11 @@ class Chardev:
     @property
     def log_error(self) -> str | None:
         return self._log.error if self._log is not None else None
+
+    @property
+    def error(self) -> str | None:
+        """What to show as the chardev's ``error``: its own problem, else its log's."""
+        return self.last_error or self.log_error
 
 
 def _remember(tail: bytearray, data: Buffer) -> None:

@@ -6,13 +6,16 @@ change made by one is seen by all (subscribe to :meth:`ChardevManager.subscribe`
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .aio import describe_exception
 from .chardev import Change, Chardev
 from .errors import (
     ChardevBusy,
@@ -46,6 +49,8 @@ class ChardevInfo:
     bytes_in: int
     bytes_out: int
     extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    """What is wrong with it (a failed connect, a dead task, a log write), if anything."""
 
     def to_qmp(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class ChardevInfo:
             "bytes-in": self.bytes_in,
             "bytes-out": self.bytes_out,
             **self.extra,
+            **({"error": self.error} if self.error else {}),
         }
 
 
@@ -160,8 +166,9 @@ class ChardevManager:
         cls = self.registry.backend_class(spec.type)
         chardev = cls(spec, self)
         try:
-            chardev.start()
-            await chardev.wait_started()
+            with unexpected_errors(spec.id):
+                chardev.start()
+                await chardev.wait_started()
             if spec.common.mux_be_id:
                 self._join_mux_be(chardev, spec.common.mux_be_id)
         except BaseException:
@@ -248,8 +255,9 @@ class ChardevManager:
         try:
             new = self.registry.backend_class(spec.type)(spec, self)
             try:
-                new.start()
-                await new.wait_started()
+                with unexpected_errors(chardev_id):
+                    new.start()
+                    await new.wait_started()
             except BaseException:
                 await new.close()
                 raise
@@ -335,6 +343,7 @@ class ChardevManager:
             bytes_in=chardev.stats.bytes_in,
             bytes_out=chardev.stats.bytes_out,
             extra=chardev.describe_extra(),
+            error=chardev.error,
         )
 
     def send_break(self, chardev_id: str) -> None:
@@ -386,9 +395,29 @@ class ChardevManager:
         return True
 
 
+@contextlib.contextmanager
+def unexpected_errors(chardev_id: str) -> Iterator[None]:
+    """Report any failure a backend did not foresee as a ChardevError naming the chardev.
+
+    Backends turn the errors they expect into worded ChardevErrors; this is the
+    net under them, so no caller (QMP, a form, a profile) ever sees a traceback.
+    """
+    try:
+        yield
+    except (ChardevError, asyncio.CancelledError):
+        raise
+    except Exception as err:
+        log.warning("chardev '%s': unexpected failure", chardev_id, exc_info=True)
+        raise ChardevError(f"Chardev '{chardev_id}': {describe_exception(err)}") from err
+
+
 def _decode(data: str, format: str) -> bytes:
     if format == "utf8":
-        return data.encode("utf-8")
+        try:
+            return data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidOption("Parameter 'data' is not valid text (a lone surrogate)",
+                                option="data") from None
     if format == "base64":
         try:
             return base64.b64decode(data, validate=True)

@@ -152,8 +152,49 @@ def describe(options_cls: type) -> tuple[OptionInfo, ...]:
 
 _TRUE = {"on", "yes", "true", "y"}
 _FALSE = {"off", "no", "false", "n"}
-_SIZE_RE = re.compile(r"^(\d+)\s*([kKmMgGtT]?)[bB]?$")
+# ASCII digits only: str.isdigit() and int() also take '²' and '٣'.
+_NUMBER_RE = re.compile(r"[0-9]{1,20}", re.ASCII)
+_SIZE_RE = re.compile(r"([0-9]{1,20})\s*([kKmMgGtT]?)[bB]?", re.ASCII)
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+NUMBER_LIMIT = 1 << 64
+"""Numbers are unsigned 64-bit, as QEMU's option parser reads them."""
+_ID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}", re.ASCII)
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A user's value quoted in an error: controls escaped, long values shortened."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "".join(ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF
+                   else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for ch in text)
+
+
+def ascii_number(text: str) -> int | None:
+    """The value of ``text`` if it is ASCII digits below 2^64, else None."""
+    if not _NUMBER_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value < NUMBER_LIMIT else None
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """QEMU's rule for ids: a letter, then letters, digits, '-', '.' or '_'."""
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+        raise InvalidOption(f"Parameter '{what}' expects an identifier", option=what)
+    return value
+
+
+def check_text(name: str, value: str) -> str:
+    """Refuse strings no path, host or name can hold: NUL, lone surrogates."""
+    if "\0" in value:
+        raise InvalidOption(f"Parameter '{name}' must not contain a NUL character", option=name)
+    try:
+        value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise InvalidOption(f"Parameter '{name}' is not valid text (it holds a lone surrogate)",
+                            option=name) from None
+    return value
 
 
 def _parse_cli_value(info: OptionInfo, text: str) -> Any:
@@ -165,22 +206,23 @@ def _parse_cli_value(info: OptionInfo, text: str) -> Any:
             return False
         raise InvalidOption(f"Parameter '{info.name}' expects 'on' or 'off'", option=info.name)
     if info.kind is Kind.INT:
-        try:
-            return int(text, 10)
-        except ValueError:
+        value = ascii_number(text)
+        if value is None:
             raise InvalidOption(
-                f"Parameter '{info.name}' expects a number, not '{text}'", option=info.name
-            ) from None
+                f"Parameter '{info.name}' expects a number, not '{shown(text)}'", option=info.name
+            )
+        return value
     if info.kind is Kind.SIZE:
-        match = _SIZE_RE.match(text.strip())
-        if not match:
+        match = _SIZE_RE.fullmatch(text.strip())
+        value = (int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]) if match else None
+        if value is None or value >= NUMBER_LIMIT:
             raise InvalidOption(
                 f"Parameter '{info.name}' expects a size (a number with an optional"
-                f" suffix K, M, G or T), not '{text}'",
+                f" suffix K, M, G or T), not '{shown(text)}'",
                 option=info.name,
             )
-        return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
-    return text
+        return value
+    return check_text(info.name, text)
 
 
 def _check_qapi_value(info: OptionInfo, value: Any, path: str) -> Any:
@@ -199,7 +241,18 @@ def _check_qapi_value(info: OptionInfo, value: Any, path: str) -> Any:
         raise InvalidOption(
             f"Invalid parameter type for '{path}', expected: {type_name}", option=info.qapi
         )
-    return tuple(value) if info.kind is Kind.STRLIST else value
+    if info.kind in (Kind.INT, Kind.SIZE) and not 0 <= value < NUMBER_LIMIT:
+        raise InvalidOption(
+            f"Parameter '{path}' is out of range (expected a number from 0 to {NUMBER_LIMIT - 1})",
+            option=info.qapi,
+        )
+    if info.kind is Kind.STR:
+        check_text(path, value)
+    if info.kind is Kind.STRLIST:
+        for item in value:
+            check_text(path, item)
+        return tuple(value)
+    return value
 
 
 def format_value(kind: Kind, value: Any) -> str:
@@ -338,8 +391,9 @@ def values_from_cli(
     for key, text in pairs.items():
         base, dot, index = key.partition(".")
         info = by_name.get(base)
-        if info is not None and info.kind is Kind.STRLIST and dot and index.isdigit():
-            lists.setdefault(info.attr, {})[int(index)] = text
+        position = ascii_number(index) if dot else None
+        if info is not None and info.kind is Kind.STRLIST and position is not None:
+            lists.setdefault(info.attr, {})[position] = check_text(key, text)
             continue
         if info is None or dot:
             raise InvalidOption.unknown(key, by_name)
@@ -416,6 +470,7 @@ def parse_cli(text: str, types: BackendTypes, *, chardev_id: str | None = None) 
     the_id = chardev_id if chardev_id is not None else given_id
     if not the_id:
         raise InvalidOption("chardev: no id specified", option="id")
+    check_id(the_id)
     if type_name is None:
         raise InvalidOption(f'chardev: "{the_id}" missing backend', option="backend")
     options_cls = types.options_class(type_name)
@@ -436,6 +491,7 @@ def parse_cli(text: str, types: BackendTypes, *, chardev_id: str | None = None) 
 
 def parse_qapi(chardev_id: str, backend: Mapping[str, Any], types: BackendTypes) -> ChardevSpec:
     """Parse ``chardev-add``'s ``backend`` argument: ``{"type": ..., "data": {...}}``."""
+    check_id(chardev_id)
     if not isinstance(backend, Mapping):
         raise InvalidOption("Invalid parameter type for 'backend', expected: object")
     extra = set(backend) - {"type", "data"}

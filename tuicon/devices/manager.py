@@ -8,6 +8,7 @@ from typing import Any
 from ..chardev import ChardevError, ChardevManager, InvalidOption
 from ..chardev.options import (
     build_options,
+    check_id,
     values_from_cli,
     values_from_qapi,
     describe,
@@ -61,6 +62,8 @@ class DeviceManager:
     ) -> Device:
         """Create a device (``device_add``); ``cli`` when props are command-line strings."""
         cls = self.driver_class(driver)
+        if device_id is not None:
+            check_id(device_id)
         if device_id is not None and device_id in self._devices:
             raise DeviceError(f"Duplicate device ID '{device_id}'")
         options = self.build_options(driver, props, cli=cli)

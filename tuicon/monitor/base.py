@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..chardev import ChardevError, ChardevEvent, CharFrontend
+from ..chardev.aio import TaskSet, describe_exception
 from .commands import Context
 
 if TYPE_CHECKING:
@@ -35,12 +36,23 @@ class Monitor:
         self._input: asyncio.Queue[bytes | ChardevEvent] = asyncio.Queue()
         self._queued = 0
         self._output: asyncio.Queue[bytes] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self.last_error: str | None = None
+        """The last unexpected failure inside the monitor (it keeps serving)."""
+        self.tasks = TaskSet(f"monitor on '{chardev_id}'", self._task_failed)
 
     def start(self) -> None:
         self.fe.attach(self.session.chardevs.get(self.chardev_id))
-        self._tasks = [asyncio.create_task(self._handle_input()), asyncio.create_task(self._send())]
+        self.tasks.spawn(self._handle_input(), "input")
+        self.tasks.spawn(self._send(), "output")
         self._install()
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        # A monitor is how users reach a tuicon that misbehaves: it must keep serving.
+        self.last_error = f"{name} failed: {describe_exception(exc)}"
+        if name == "input":
+            self.tasks.spawn(self._handle_input(), "input")
+        else:
+            self.tasks.spawn(self._send(), "output")
 
     def _install(self) -> None:
         self.fe.set_handlers(can_read=self._can_read, read=self._read, event=self._event,
@@ -101,8 +113,5 @@ class Monitor:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_SECONDS):
                 await self._output.join()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self.tasks.close()
         self.fe.detach()

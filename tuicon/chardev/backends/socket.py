@@ -37,7 +37,7 @@ from ..aio import Signal
 from ..chardev import Chardev
 from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
-from ..options import option
+from ..options import ascii_number, option, shown
 from ..registry import register
 from .streamlink import InputHold, WriteGate
 
@@ -78,9 +78,10 @@ class SocketOptions:
         if self.path is None:
             if self.port is None:
                 raise InvalidOption("chardev: socket: no port given", option="port")
-            if not self.port.isdigit() or not 0 <= int(self.port) <= 65535:
+            number = ascii_number(self.port)
+            if number is None or number > 65535:
                 raise InvalidOption(
-                    f"chardev: socket: port '{self.port}' is not a number from 0 to 65535",
+                    f"chardev: socket: port '{shown(self.port)}' is not a number from 0 to 65535",
                     option="port",
                 )
         if self.reconnect < 0 or self.reconnect_ms < 0:

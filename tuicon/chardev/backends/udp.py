@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from ..chardev import Chardev
 from ..errors import ChardevError, InvalidOption
-from ..options import option
+from ..options import ascii_number, option, shown
 from ..registry import register
 
 MAX_QUEUED = 64
@@ -36,9 +36,11 @@ class UdpOptions:
     def __post_init__(self) -> None:
         for name in ("port", "localport"):
             value = getattr(self, name)
-            if not value.isdigit() or not 0 <= int(value) <= 65535:
-                raise InvalidOption(f"chardev: udp: {name} '{value}' is not a number from 0 to 65535",
-                                    option=name)
+            number = ascii_number(value)
+            if number is None or number > 65535:
+                raise InvalidOption(
+                    f"chardev: udp: {name} '{shown(value)}' is not a number from 0 to 65535",
+                    option=name)
 
     @staticmethod
     def flatten_qapi(data: dict[str, Any]) -> dict[str, Any]:

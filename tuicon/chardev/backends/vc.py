@@ -120,7 +120,6 @@ class VcChardev(Chardev):
         self._have_data = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._feeder: asyncio.Task[None] | None = None
         self._rate = 800_000.0  # bytes/s; refined from measurements
         self.screen_changed = Signal()
         """Fires after each slice is drawn (renderers coalesce on it)."""
@@ -132,15 +131,16 @@ class VcChardev(Chardev):
         self.dropped_input = 0
 
     def open(self) -> bool:
-        self._feeder = asyncio.create_task(self._feed_forever())
+        self.tasks.spawn(self._feed_forever(), "screen feeder")
         return True
 
     async def _close(self) -> None:
-        if self._feeder is not None:
-            self._feeder.cancel()
-            await asyncio.gather(self._feeder, return_exceptions=True)
-            self._feeder = None
         self._idle.set()
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        # The screen can no longer follow the output: say so, and let idle() waiters go.
+        self._idle.set()
+        super()._task_failed(name, exc)
 
     # -- output: frontend -> screen ---------------------------------------------------
 

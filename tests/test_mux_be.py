@@ -266,3 +266,99 @@ async def test_a_closed_member_is_skipped_not_waited_for(manager, tmp_path):
     fe = Recorder(manager.get("mux0")).install()
     assert await asyncio.wait_for(fe.fe.write_all(STREAM), 10) == len(STREAM)
     assert (tmp_path / "log").read_bytes() == STREAM
+
+
+# -- a stalled member never stalls the console ----------------------------------------
+
+HOLDER = r"""
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_NOCTTY)
+print("holding", flush=True)
+sys.stdin.readline()  # hold the pty open, never reading, until told to read
+got = bytearray()
+while b"END" not in got:
+    got += os.read(fd, 65536)
+sys.stdout.buffer.write(bytes(got))
+"""
+
+
+async def test_a_pty_member_that_never_reads_is_cut_loose(manager, tmp_path):
+    """Issue 10's stall test: 20 MB through a mux-be whose pty member is held but never read."""
+    log_path = tmp_path / "console.log"
+    await manager.add("console", "mux-be,stall-ms=300")
+    await manager.add("log", f"file,path={log_path},mux-be-id=console")
+    result = await manager.add("pty", "pty,mux-be-id=console")
+    holder = await asyncio.create_subprocess_exec(
+        "python3", "-c", HOLDER, result["pty"], stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        assert await holder.stdout.readline() == b"holding\n"
+        mux_be = manager.get("console")
+        await wait_until(lambda: all(m.is_open for m in mux_be.members), what="pty peer seen")
+        fe = CharFrontend(mux_be, owner="test")
+        total = 20 * 1024 * 1024
+        chunk = b"x" * 65536
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(total // len(chunk)):
+            await asyncio.wait_for(fe.write_all(chunk), 5)
+        elapsed = loop.time() - started
+        assert os.path.getsize(log_path) == total
+        assert elapsed < 0.3 + 2.0, f"the log took {elapsed:.2f} s past a 0.3 s stall"
+        pty_member = mux_be.members[1]
+        assert pty_member.cut
+        info = manager.info(mux_be).extra["members"][1]
+        assert info["stalled"] and info["dropped"] > total - 1024 * 1024  # the pty buffer held the rest
+
+        holder.stdin.write(b"go\n")
+        await holder.stdin.drain()
+        # The reader takes bytes again: the member rejoins, notice first.
+        await wait_until(lambda: not pty_member.cut, what="the pty member rejoining")
+        dropped = pty_member.dropped
+        assert dropped >= info["dropped"]
+        for text in (b"LIVE\r\n", b"END"):
+            await asyncio.wait_for(fe.write_all(text), 5)
+        got = await asyncio.wait_for(holder.stdout.read(), 10)
+        notice = f"[tuicon: {dropped} bytes dropped]".encode()
+        assert notice in got, got[-200:]
+        assert got.endswith(notice + b"\r\nLIVE\r\nEND")
+        assert not pty_member.cut and pty_member.dropped == dropped
+        assert manager.info(mux_be).extra["members"][1]["dropped"] == dropped
+        assert os.path.getsize(log_path) == total + len(b"LIVE\r\nEND")
+        fe.detach()
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+        await holder.wait()
+
+
+async def test_stall_ms_zero_waits_for_every_member(manager):
+    """QEMU's rule, kept with stall-ms=0: a full member holds everyone back."""
+    await manager.add("console", "mux-be,stall-ms=0")
+    await manager.add("ring", "ringbuf,size=1024,mux-be-id=console")
+    result = await manager.add("pty", "pty,mux-be-id=console")
+    peer = os.open(result["pty"], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        mux_be = manager.get("console")
+        await wait_until(lambda: all(m.is_open for m in mux_be.members), what="pty peer seen")
+        fe = CharFrontend(mux_be, owner="test")
+        while fe.write(b"y" * 4096):
+            pass  # fill the pty until it takes nothing
+        stuck = asyncio.ensure_future(fe.write_all(b"z" * 4096))
+        # Well past what stall-ms would allow: still waiting, nobody cut loose.
+        done, _ = await asyncio.wait([stuck], timeout=0.5)
+        assert not done and not mux_be.members[1].cut
+        await asyncio.wait_for(_drain_until(peer, stuck), 5)  # the reader drains: all go on
+        assert manager.info(mux_be).extra["members"][1]["dropped"] == 0
+        fe.detach()
+    finally:
+        os.close(peer)
+
+
+async def _drain_until(fd: int, task: asyncio.Future) -> None:
+    while not task.done():
+        try:
+            os.read(fd, 65536)
+        except BlockingIOError:
+            await asyncio.sleep(0.01)
+    await task

@@ -186,7 +186,7 @@ async def test_client_without_reconnect_reports_the_failure(manager, peer):
     with pytest.raises(ChardevError, match=f"Failed to connect to 'tcp:127.0.0.1:{port}'"):
         await fe.fe.wait_connected()
     assert fe.fe.write(b"lost") == 4  # not connected: dropped, never blocking
-    assert "Failed to connect" in manager.info(manager.get("c")).extra["error"]
+    assert "Failed to connect" in manager.info(manager.get("c")).error
 
 
 async def test_client_reconnects_after_its_server_restarts(manager, peer):

@@ -79,6 +79,7 @@ class Change(enum.Enum):
     FRONTEND = "frontend"
     STATE = "state"
     ERROR = "error"
+    MEMBERS = "members"
 
 
 @dataclass
@@ -91,6 +92,8 @@ class Stats:
     """Bytes the frontend wrote that the backend accepted."""
     dropped_in: int = 0
     """Input bytes dropped because no frontend could take them."""
+    dropped_out: int = 0
+    """Output bytes dropped because nobody was there to take them (a client that is down)."""
 
 
 class Chardev:
@@ -217,6 +220,13 @@ class Chardev:
 
     async def _wait_started(self) -> None:
         """Hold start-up until the backend is usable (most are at once)."""
+
+    async def ready_for_swap(self) -> None:
+        """Before a hot-swap moves a frontend here: wait for what must work first.
+
+        Raising fails the swap and keeps the old backend (a socket client that
+        cannot connect, as in QEMU).
+        """
 
     def _write(self, data: memoryview) -> int:
         """Take frontend output; return how many bytes were accepted."""

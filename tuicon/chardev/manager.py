@@ -48,6 +48,8 @@ class ChardevInfo:
     frontends: list[str]
     bytes_in: int
     bytes_out: int
+    dropped: int = 0
+    """Output discarded because nobody was there (a client socket that is down)."""
     extra: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     """What is wrong with it (a failed connect, a dead task, a log write), if anything."""
@@ -64,6 +66,7 @@ class ChardevInfo:
             "frontends": self.frontends,
             "bytes-in": self.bytes_in,
             "bytes-out": self.bytes_out,
+            "dropped": self.dropped,
             **self.extra,
             **({"error": self.error} if self.error else {}),
         }
@@ -258,6 +261,8 @@ class ChardevManager:
                 with unexpected_errors(chardev_id):
                     new.start()
                     await new.wait_started()
+                    if fe is not None:
+                        await new.ready_for_swap()
             except BaseException:
                 await new.close()
                 raise
@@ -342,6 +347,7 @@ class ChardevManager:
             frontends=[fe.owner for fe in frontends],
             bytes_in=chardev.stats.bytes_in,
             bytes_out=chardev.stats.bytes_out,
+            dropped=chardev.stats.dropped_out,
             extra=chardev.describe_extra(),
             error=chardev.error,
         )

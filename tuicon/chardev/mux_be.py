@@ -10,20 +10,32 @@ first open member and CLOSED for the last.
 Beyond QEMU: members can join and leave while data flows (up to
 :data:`MAX_MEMBERS`), a member joining late starts at the current position,
 and a member can be hot-swapped, keeping its position.
+
+A stalled member never stalls the console: one that has accepted nothing
+for ``stall-ms`` while bytes wait for it (a pty held open by a program that
+never reads, a share client behind a dead network) is cut loose.  The others
+and the frontend go on at full speed; the bytes it misses are dropped for it
+alone and counted; when it takes bytes again it is told
+``[tuicon: N bytes dropped]`` and rejoins at the current position.
+``stall-ms=0`` keeps QEMU's rule: everyone waits for the slowest.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .aio import Signal, first_completed
-from .chardev import Chardev
+from .chardev import Change, Chardev
 from .errors import ChardevError, ChardevInUse, InvalidOption
 from .events import ChardevEvent
 from .frontend import CharFrontend
 from .options import option
 from .registry import register
+
+log = logging.getLogger(__name__)
 
 MAX_MEMBERS = 32
 
@@ -32,6 +44,11 @@ MAX_MEMBERS = 32
 class MuxBeOptions:
     chardevs: tuple[str, ...] = option(
         (), help="ids of the member chardevs (members can also join with mux-be-id=)"
+    )
+    stall_ms: int = option(
+        2000, name="stall-ms",
+        help="cut loose a member that takes nothing for this long (ms) instead of waiting"
+        " for it; 0 = wait for every member (QEMU)",
     )
 
 
@@ -43,6 +60,13 @@ class Member:
     written: int
     is_open: bool = False
     dropped: int = 0
+    """Bytes this member missed while it was cut loose (counted when it rejoins)."""
+    stalled_since: float | None = None
+    """When a write to it last found it full, while it has accepted nothing since."""
+    cut: bool = False
+    """Cut loose: skipped until it takes bytes again."""
+    notice: bytes = b""
+    """What is left to write of the 'bytes dropped' line before it rejoins."""
 
     @property
     def chardev(self) -> Chardev | None:
@@ -151,16 +175,22 @@ class MuxBeChardev(Chardev):
 
     def describe_extra(self) -> dict[str, Any]:
         return {
+            "stall-ms": self.options.stall_ms,
             "members": [
                 {
                     "id": m.chardev.label if m.chardev else None,
                     "open": m.is_open,
-                    "ahead": self._ahead(m) if m.is_open else 0,
-                    "dropped": m.dropped,
+                    "ahead": self._ahead(m) if m.is_open and not m.cut else 0,
+                    "stalled": m.cut,
+                    "dropped": self._dropped(m),
                 }
                 for m in self.members
-            ]
+            ],
         }
+
+    def _dropped(self, member: Member) -> int:
+        missed = self.min_written - member.written if member.cut else 0
+        return member.dropped + missed
 
     # -- member -> frontend -----------------------------------------------------------
 
@@ -180,6 +210,7 @@ class MuxBeChardev(Chardev):
             if not member.is_open:
                 return
             member.is_open = False
+            self._rejoin(member)  # whoever comes next on it starts clean
             self._open_count -= 1
             if self._open_count == 0:
                 self.be_event(ChardevEvent.CLOSED)
@@ -205,9 +236,12 @@ class MuxBeChardev(Chardev):
     def _write(self, data: memoryview) -> int:
         accepted = len(data)
         self._blocked = None
+        now = asyncio.get_running_loop().time()
         for member in self.members:
             if not member.is_open:
                 continue
+            if member.cut and not self._try_rejoin(member):
+                continue  # still not taking anything: the bytes go on without it
             ahead = self._ahead(member)
             if ahead > 0:
                 # It already has these bytes from an earlier, partial call.
@@ -219,15 +253,76 @@ class MuxBeChardev(Chardev):
                 written = len(data)  # a broken member must not stall the others
                 member.dropped += written
             if written == 0:
+                if self._stalled_too_long(member, now):
+                    self._cut_loose(member)
+                    continue
+                if member.stalled_since is None:
+                    member.stalled_since = now
                 self._blocked = member
                 return 0
+            member.stalled_since = None
             member.written += written
             accepted = min(accepted, written)
         self.min_written += accepted
         return accepted
 
+    # -- stalled members ------------------------------------------------------------
+
+    def _stalled_too_long(self, member: Member, now: float) -> bool:
+        stall = self.options.stall_ms / 1000
+        return bool(stall) and member.stalled_since is not None and now - member.stalled_since >= stall
+
+    def _cut_loose(self, member: Member) -> None:
+        member.cut = True
+        member.stalled_since = None
+        label = member.chardev.label if member.chardev else "?"
+        log.info("mux-be '%s': member '%s' took nothing for %d ms: cut loose", self.label,
+                 label, self.options.stall_ms)
+        self._notify(Change.MEMBERS)
+        self.tasks.spawn(self._watch_cut_member(member), f"waiting for member '{label}'")
+
+    async def _watch_cut_member(self, member: Member) -> None:
+        """Rejoin a cut-loose member as soon as it takes bytes, not at the next write."""
+        while member.cut and member in self.members:
+            await first_completed(member.fe.wait_writable(), self._membership.wait())
+            if member.cut and member in self.members and member.is_open:
+                self._try_rejoin(member)
+
+    def _try_rejoin(self, member: Member) -> bool:
+        """Offer a cut-loose member its notice; True once it took it all and is back."""
+        if not member.notice:
+            missed = self.min_written - member.written
+            member.notice = f"\r\n[tuicon: {missed} bytes dropped]\r\n".encode()
+        try:
+            taken = member.fe.write(member.notice)
+        except ChardevError:
+            taken = 0
+        if not taken:
+            member.notice = b""  # still full: the count is made again next time
+            return False
+        member.notice = member.notice[taken:]
+        if member.notice:
+            return False
+        self._rejoin(member)
+        self._notify(Change.MEMBERS)
+        return True
+
+    def _rejoin(self, member: Member) -> None:
+        """Back at the current position, with what it missed counted."""
+        if member.cut:
+            member.dropped += self.min_written - member.written
+        member.cut = False
+        member.notice = b""
+        member.stalled_since = None
+        member.written = self.min_written
+
     async def _wait_writable(self) -> None:
         member = self._blocked
         if member is None or member not in self.members:
             return
-        await first_completed(member.fe.wait_writable(), self._membership.wait())
+        waits = [member.fe.wait_writable(), self._membership.wait()]
+        if self.options.stall_ms and member.stalled_since is not None:
+            # Wake when its time is up, so the next write can cut it loose.
+            due = member.stalled_since + self.options.stall_ms / 1000
+            waits.append(asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time())))
+        await first_completed(*waits)

@@ -185,6 +185,17 @@ def check_id(value: str, what: str = "id") -> str:
     return value
 
 
+def check_host(name: str, value: str) -> str:
+    """A host name the resolver can take: IDNA-encodable (labels of at most 63 characters)."""
+    check_text(name, value)
+    try:
+        value.encode("idna")
+    except UnicodeError as err:
+        raise InvalidOption(f"Parameter '{name}': '{shown(value)}' is not a valid host name"
+                            f" ({err.__cause__ or err})", option=name) from None
+    return value
+
+
 def check_text(name: str, value: str) -> str:
     """Refuse strings no path, host or name can hold: NUL, lone surrogates."""
     if "\0" in value:

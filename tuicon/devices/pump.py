@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from ..chardev import ChardevError, CharFrontend
-from ..chardev.aio import Signal, first_completed
+from ..chardev.aio import FailureHandler, Signal, TaskSet, first_completed
 
 CHUNK = 256 * 1024
 """Most bytes taken from the source at once while the destination keeps up."""
@@ -17,27 +15,41 @@ class Pump:
     The source's ``can_read`` is 0 while bytes are pending for ``dst``; an
     owned task waits for ``dst`` to drain, then tells the source to go on.
     Pending bytes survive a hot-swap of either side (they go to the new
-    destination), so a swap loses nothing.
+    destination), so a swap loses nothing.  Anything unexpected (a bug, a
+    backend raising what it should not) stops the pump and goes to
+    ``on_failure``: the owning device stops and says why.
     """
 
-    def __init__(self, src: CharFrontend, dst: CharFrontend) -> None:
+    def __init__(self, src: CharFrontend, dst: CharFrontend, *, name: str = "pump",
+                 on_failure: FailureHandler | None = None) -> None:
         self.src = src
         self.dst = dst
+        self.name = name
         self.pending = b""
         self.moved = 0
         self.dropped = 0
-        self._task: asyncio.Task[None] | None = None
+        self.failed = False
+        self._on_failure = on_failure
+        self.tasks = TaskSet(name, self._failed)
+        self._draining = False
         self._kick = Signal()
 
     def can_read(self) -> int:
-        return 0 if self.pending else CHUNK
+        return 0 if self.pending or self.failed else CHUNK
 
     def read(self, data: bytes) -> None:
-        sent = self._send(data)
+        if self.failed:
+            return
+        try:
+            sent = self._send(data)
+        except Exception as err:  # reported like a task failure, never into the backend
+            self._failed("write", err)
+            return
         if sent < len(data):
             self.pending = data[sent:]
-            if self._task is None or self._task.done():
-                self._task = asyncio.create_task(self._drain())
+            if not self._draining:
+                self._draining = True
+                self.tasks.spawn(self._drain(), "drain")
 
     def _send(self, data: bytes) -> int:
         try:
@@ -51,11 +63,20 @@ class Pump:
         return sent
 
     async def _drain(self) -> None:
-        while self.pending:
-            await first_completed(self.dst.wait_writable(), self._kick.wait())
-            sent = self._send(self.pending)
-            self.pending = self.pending[sent:]
+        try:
+            while self.pending:
+                await first_completed(self.dst.wait_writable(), self._kick.wait())
+                sent = self._send(self.pending)
+                self.pending = self.pending[sent:]
+        finally:
+            self._draining = False
         self.src.accept_input()
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self.failed = True
+        self.pending = b""
+        if self._on_failure is not None:
+            self._on_failure(f"{self.name} {what}", exc)
 
     def kick(self) -> None:
         """A side was swapped: retry pending bytes on the new destination."""
@@ -64,7 +85,4 @@ class Pump:
             self.src.accept_input()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self.tasks.close()

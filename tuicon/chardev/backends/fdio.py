@@ -46,6 +46,7 @@ class FdReader:
         self._stopped = False
         self._task: asyncio.Task[None] | None = None
         self._resume = asyncio.Event()
+        self._tasks = chardev.tasks
 
     def start(self) -> None:
         try:
@@ -54,7 +55,7 @@ class FdReader:
         except PermissionError:
             # epoll refuses regular files: they are always readable, so read
             # them from a task that yields between chunks.
-            self._task = asyncio.create_task(self._read_regular_file())
+            self._task = self._tasks.spawn(self._read_regular_file(), "file reader")
 
     def resume(self) -> None:
         """The frontend can take input again."""
@@ -121,7 +122,7 @@ class FdReader:
         self.stop_watching()
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task])  # a failure was already reported by the TaskSet
             self._task = None
 
 

@@ -42,7 +42,6 @@ class PtyChardev(Chardev):
         self._symlink: str | None = None
         self._reader: FdReader | None = None
         self._writer: FdWriter | None = None
-        self._watch_task: asyncio.Task[None] | None = None
 
     def open(self) -> bool:
         try:
@@ -66,7 +65,7 @@ class PtyChardev(Chardev):
                 ) from err
             self._symlink = self.options.path
         self.filename = f"pty:{self.device}"
-        self._watch_task = asyncio.create_task(self._wait_for_peer())
+        self.tasks.spawn(self._wait_for_peer(), "waiting for the pty's peer")
         return False
 
     def _peer_present(self) -> bool:
@@ -87,15 +86,17 @@ class PtyChardev(Chardev):
         self._reader = None
         self.be_event(ChardevEvent.CLOSED)
         if not self.closed:
-            self._watch_task = asyncio.create_task(self._wait_for_peer())
+            self.tasks.spawn(self._wait_for_peer(), "waiting for the pty's peer")
 
     def _write(self, data: memoryview) -> int:
         if not self.be_open or self._writer is None:
-            return len(data)  # nobody is listening: discarded, as in QEMU
+            self.stats.dropped_out += len(data)  # nobody is listening: discarded, as in QEMU
+            return len(data)
         try:
             return self._writer.write(data)
         except ChardevError:
-            return len(data)  # the peer just left; CLOSED follows from the reader
+            self.stats.dropped_out += len(data)  # the peer just left; CLOSED follows
+            return len(data)
 
     async def _wait_writable(self) -> None:
         if self.be_open and self._writer is not None:
@@ -106,10 +107,7 @@ class PtyChardev(Chardev):
             self._reader.resume()
 
     async def _close(self) -> None:
-        if self._watch_task is not None:
-            self._watch_task.cancel()
-            await asyncio.gather(self._watch_task, return_exceptions=True)
-            self._watch_task = None
+        await self.tasks.close()
         if self._reader is not None:
             await self._reader.close()
             self._reader = None

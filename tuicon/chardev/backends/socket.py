@@ -13,7 +13,14 @@ over QMP ``server`` defaults to true and ``wait`` to false.
 * A client uses postponed connect: creating it only validates; it connects
   when a frontend attaches.  With ``reconnect=SECONDS`` it keeps retrying
   after a failure or a loss (``CLOSED`` and ``OPENED`` each time); without,
-  a failed connect leaves it disconnected and says why.
+  a failed connect leaves it disconnected and says why.  A hot-swap to a
+  client without ``reconnect`` waits for the connection and fails (keeping
+  the old backend) if it cannot be made, as in QEMU.
+* Output while no peer is connected is dropped and counted (``dropped``),
+  as QEMU drops it: a key typed while a VM is down must never reach its next
+  boot.  Only while the first connect attempt after an add or a hot-swap is
+  under way do writes wait, for at most :data:`HOLD_SECONDS`, so a swap under
+  a bridge loses nothing.
 * ``telnet=on`` speaks telnet (see :mod:`tuicon.chardev.telnet`).
 
 Data moves through an asyncio Protocol: input beyond what the frontend can
@@ -27,6 +34,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import select
 import socket
 import stat
 from dataclasses import dataclass
@@ -37,7 +45,7 @@ from ..aio import Signal
 from ..chardev import Chardev
 from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
-from ..options import ascii_number, option, shown
+from ..options import ascii_number, check_host, option, shown
 from ..registry import register
 from .streamlink import InputHold, WriteGate
 
@@ -48,6 +56,8 @@ HIGH_WATER = 1 << 20
 DEFAULT_HOST = "127.0.0.1"
 CLOSE_FLUSH_SECONDS = 2.0
 """How long closing waits for queued output to reach a slow peer."""
+HOLD_SECONDS = 5.0
+"""Longest writes wait for a client's first connect attempt (after an add or a swap)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ class SocketOptions:
         " line, off over QMP"
     )
     nodelay: bool = option(
-        False, help="TCP: send small writes at once (accepted for QEMU; tuicon always does)"
+        False, help="TCP: set TCP_NODELAY (send small writes at once) on every connection"
     )
     telnet: bool = option(False, help="speak telnet (negotiate character mode, IAC escaping)")
     reconnect: int = option(0, help="clients: seconds between attempts to (re)connect; 0 = never")
@@ -75,6 +85,10 @@ class SocketOptions:
         if self.path is not None and (self.host is not None or self.port is not None):
             raise InvalidOption("chardev: socket: give either path= or host=/port=, not both",
                                 option="path")
+        if self.path is not None and not self.path:
+            raise InvalidOption("chardev: socket: path= must not be empty", option="path")
+        if self.host:
+            check_host("host", self.host)
         if self.path is None:
             if self.port is None:
                 raise InvalidOption("chardev: socket: no port given", option="port")
@@ -185,20 +199,22 @@ class SocketChardev(Chardev):
         self.conn: _Connection | None = None
         self.peer = ""
         self._listener: socket.socket | None = None
+        self._bound_inode: tuple[int, int] | None = None
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._connected = Signal()
         self._lost = Signal()
         self.gate = WriteGate()
         self.hold = InputHold(self, self._input)
         self._decoder: telnet.TelnetDecoder | None = None
-        self.last_error = ""
+        self._connect_failed = False
         if opts.path is not None:
             self.features |= Feature.FD_PASS
         if opts.retry_delay:
             self.features |= Feature.RECONNECTABLE
         self.connecting = False
-        """A client's connection attempt is under way: writes wait rather than drop."""
+        """A client's connection attempt is under way."""
+        self._hold_until: float | None = None
+        """While set, writes wait (the first connect attempt after an add or a swap)."""
         self.filename = self._disconnected_name()
 
     # -- names ------------------------------------------------------------------------
@@ -237,7 +253,7 @@ class SocketChardev(Chardev):
         if self.options.path is None:
             self.port = str(self._listener.getsockname()[1])  # port=0: the kernel chose
             self.set_filename(self._disconnected_name())
-        self._spawn(self._serve(self._listener))
+        self.tasks.spawn(self._serve(self._listener), "listener")
         return False
 
     def _listen(self) -> socket.socket:
@@ -253,9 +269,13 @@ class SocketChardev(Chardev):
                     sock.bind(opts.path)
                 finally:
                     os.umask(old_umask)
+                info = os.stat(opts.path)
+                self._bound_inode = (info.st_dev, info.st_ino)
             else:
                 family = self._family()
-                sock = socket.socket(family, socket.SOCK_STREAM)
+                # The TCP protocol number is what makes asyncio (and accept())
+                # treat connections as TCP: TCP_NODELAY is set on them too.
+                sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((self.host, int(self.port)))
             sock.listen(4)
@@ -286,11 +306,14 @@ class SocketChardev(Chardev):
         """Clients: validated by the options; nothing is opened before connect()."""
 
     def connect(self) -> None:
-        self._spawn(self._connect_loop())
+        # Just added or swapped in: what the frontend writes now waits for this attempt.
+        self._hold_until = asyncio.get_running_loop().time() + HOLD_SECONDS
+        self.tasks.spawn(self._connect_loop(), "connect")
 
     async def _connect_loop(self) -> None:
         loop = asyncio.get_running_loop()
         opts = self.options
+        first_failure = True
         while not self.closed:
             self.connecting = True
             try:
@@ -302,36 +325,73 @@ class SocketChardev(Chardev):
                                                  int(opts.port), family=family)
                 return  # connection_lost restarts this loop when reconnecting
             except OSError as err:
-                self.last_error = f"Failed to connect to '{self._address()}': {err.strerror or err}"
+                self._connect_failed = True
+                self.set_error(f"Failed to connect to '{self._address()}': {err.strerror or err}")
+                self._stop_holding()
                 self._connected.fire()  # wake wait_connected to report it
-                if not opts.retry_delay:
+                if first_failure:  # reported once, as QEMU does, not at every retry
                     log.warning("chardev '%s': %s", self.label, self.last_error)
+                    first_failure = False
+                if not opts.retry_delay:
                     self.connecting = False
-                    self.gate.wake()  # waiting writers: output is dropped from now on
                     return
                 await asyncio.sleep(opts.retry_delay)
+
+    def _stop_holding(self) -> None:
+        """Writes stop waiting: from now on they are dropped until a peer is there."""
+        if self._hold_until is not None:
+            self._hold_until = None
+            self.gate.wake()
+
+    def _holding(self) -> bool:
+        if self._hold_until is None:
+            return False
+        if asyncio.get_running_loop().time() >= self._hold_until:
+            self._hold_until = None
+            return False
+        return True
 
     async def _wait_connected(self) -> None:
         while self.conn is None:
             if self.closed:
                 raise ChardevError(f"Chardev '{self.label}' is closed")
-            if self.last_error and not self.is_server and not self.options.retry_delay:
-                raise ChardevError(self.last_error)
+            if self._connect_failed and not self.is_server and not self.options.retry_delay:
+                raise ChardevError(self.last_error or f"Chardev '{self.label}' is not connected")
             await self._connected.wait()
+
+    async def ready_for_swap(self) -> None:
+        """A client without reconnect must connect before it replaces a backend (QEMU)."""
+        if not self.is_server and not self.options.retry_delay:
+            await self.wait_connected()
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        # Whatever broke, writers must not keep waiting for a connection that won't come.
+        self.connecting = False
+        self._connect_failed = True
+        self._stop_holding()
+        self._connected.fire()
+        super()._task_failed(name, exc)
 
     # -- connections ----------------------------------------------------------------------
 
     def _connection_made(self, conn: _Connection) -> None:
         transport = conn.transport
         assert transport is not None
+        if self.conn is not None and _peer_gone(self.conn):
+            # The client left while its input was paused (nobody read its EOF).
+            self._drop_connection(self.conn)
         if self.conn is not None or self.closed:
             transport.write(f"tuicon: chardev '{self.label}' is busy (one client at a time)\r\n".encode())
             transport.close()
             return
         transport.set_write_buffer_limits(high=HIGH_WATER)
+        if self.options.nodelay:
+            _set_nodelay(transport)
         self.conn = conn
         self.connecting = False
-        self.last_error = ""
+        self._connect_failed = False
+        self._hold_until = None
+        self.set_error(None)
         self.gate.resume()
         self.hold.clear()
         self.set_filename(self._connected_name(transport))
@@ -341,9 +401,14 @@ class SocketChardev(Chardev):
         self._connected.fire()
         self.be_event(ChardevEvent.OPENED)
 
+    def _drop_connection(self, conn: _Connection) -> None:
+        if conn.transport is not None:
+            conn.transport.abort()
+        self._connection_lost(conn)
+
     def _connection_lost(self, conn: _Connection) -> None:
         if conn is not self.conn:
-            return  # a refused second client
+            return  # a refused second client, or one already dropped
         self.conn = None
         self.hold.clear()
         self.gate.wake()
@@ -353,10 +418,9 @@ class SocketChardev(Chardev):
         self.set_filename(self._disconnected_name())
         self.be_event(ChardevEvent.CLOSED)
         if not self.is_server and self.options.retry_delay:
-            self._spawn(self._reconnect_later())
+            self.tasks.spawn(self._reconnect_later(), "reconnect")
 
     async def _reconnect_later(self) -> None:
-        self.connecting = True
         await asyncio.sleep(self.options.retry_delay)
         await self._connect_loop()
 
@@ -382,19 +446,23 @@ class SocketChardev(Chardev):
     def _write(self, data: memoryview) -> int:
         conn = self.conn
         if conn is None or conn.transport is None or conn.transport.is_closing():
-            if self.connecting:
-                return 0  # a client on its way: hold the data (no loss across a swap)
-            return len(data)  # nobody connected: dropped, as on a line with no one there
+            if self._holding():
+                return 0  # just added or swapped in, connecting: no loss across a swap
+            self.stats.dropped_out += len(data)  # nobody there: as on a dead line
+            return len(data)
         if self.gate.paused:
             return 0
         conn.transport.write(telnet.escape(data) if self.options.telnet else data)
         return len(data)
 
     async def _wait_writable(self) -> None:
-        await self.gate.wait(
-            lambda: (self.gate.paused and self.conn is not None)
-            or (self.conn is None and self.connecting)
-        )
+        hold_until = self._hold_until
+        if self.conn is None and hold_until is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(hold_until):
+                    await self.gate.wait(lambda: self.conn is None and self._hold_until is not None)
+            return
+        await self.gate.wait(lambda: self.gate.paused and self.conn is not None)
 
     def _disconnect(self) -> None:
         if self.conn is not None and self.conn.transport is not None:
@@ -402,15 +470,8 @@ class SocketChardev(Chardev):
 
     # -- lifetime -----------------------------------------------------------------------
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.tasks.close()
         conn = self.conn
         if conn is not None and conn.transport is not None:
             # Flush what was written (a swap must not lose it), but not forever.
@@ -429,18 +490,44 @@ class SocketChardev(Chardev):
             self._listener.close()
         self._listener = None
         if self.is_server and self.options.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.options.path)
+            self._unlink_own_socket(self.options.path)
         self._connected.fire()
         self.gate.wake()
         await asyncio.sleep(0)  # let the aborted transport finish closing its socket
 
+    def _unlink_own_socket(self, path: str) -> None:
+        # Only the file this listener made: after a swap to the same path the
+        # new listener's file is there, and it must stay.
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
+        if (info.st_dev, info.st_ino) == self._bound_inode:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
     def describe_extra(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"server": self.is_server, "connected": self.conn is not None}
-        if self.last_error:
-            extra["error"] = self.last_error
-        return extra
+        return {"server": self.is_server, "connected": self.conn is not None}
 
 
 def _is_socket(path: str) -> bool:
     return stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+def _peer_gone(conn: _Connection) -> bool:
+    """True when the peer has hung up, even if nobody has read its EOF yet."""
+    transport = conn.transport
+    if transport is None or transport.is_closing():
+        return True
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(0))
+
+
+def _set_nodelay(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

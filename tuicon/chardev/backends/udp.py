@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from ..chardev import Chardev
 from ..errors import ChardevError, InvalidOption
-from ..options import ascii_number, option, shown
+from ..options import ascii_number, check_host, option, shown
 from ..registry import register
 
 MAX_QUEUED = 64
@@ -34,6 +34,9 @@ class UdpOptions:
     ipv6: bool = option(False, help="IPv6 only")
 
     def __post_init__(self) -> None:
+        check_host("host", self.host)
+        if self.localaddr:
+            check_host("localaddr", self.localaddr)
         for name in ("port", "localport"):
             value = getattr(self, name)
             number = ascii_number(value)
@@ -116,7 +119,7 @@ class UdpChardev(Chardev):
         loop = asyncio.get_running_loop()
         # The transport is made from the bound socket in the next loop turn;
         # datagrams arriving meanwhile wait in the kernel.
-        self._starting = loop.create_task(self._start(loop, sock))
+        self.tasks.spawn(self._start(loop, sock), "datagram endpoint")
         return True
 
     async def _start(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
@@ -163,8 +166,7 @@ class UdpChardev(Chardev):
         return len(data)
 
     async def _close(self) -> None:
-        self._starting.cancel()
-        await asyncio.gather(self._starting, return_exceptions=True)
+        await self.tasks.close()
         if self._transport is not None:
             self._transport.close()
             self._transport = None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import logging
 import os
 import termios
 import tty
+from collections.abc import Iterator
 
 import pytest
 
 from tuicon.chardev import ChardevError, ChardevEvent, Feature, InvalidOption
 
-from helpers import Recorder, wait_until
+from helpers import TIMEOUT, Recorder, wait_until
 
 E = ChardevEvent
 
@@ -108,7 +113,7 @@ async def test_unplug_and_return_with_reconnect(manager, device):
         device.unplug()
         await fe.wait_event(E.CLOSED, round_)
         assert chardev.filename == f"disconnected:serial:{device.link}"
-        assert manager.info(chardev).extra["error"].startswith("device lost")
+        assert manager.info(chardev).error.startswith("device lost")
         assert fe.fe.write(b"into the void") == 13  # never blocks while unplugged
         device.plug()
     await fe.wait_event(E.OPENED, 3)
@@ -118,7 +123,7 @@ async def test_unplug_and_return_with_reconnect(manager, device):
 async def test_missing_device_without_reconnect(manager, tmp_path):
     await manager.add("s", f"serial,path={tmp_path}/ttyUSB9")  # creating only validates
     fe = Recorder(manager.get("s"), connect=False).install()
-    with pytest.raises(ChardevError, match=f"cannot open {tmp_path}/ttyUSB9"):
+    with pytest.raises(ChardevError, match=f"^cannot open {tmp_path}/ttyUSB9: No such file or directory$"):
         await fe.fe.wait_connected()
     assert not manager.get("s").be_open
 
@@ -187,3 +192,189 @@ async def test_serial_with_mux_on(manager, device):
     assert await console.wait_data(7) == b"login: "
     console.fe.write(b"root\r")
     assert await read_device(device, b"root\r")
+
+
+# -- settings the port or the kernel refuses -------------------------------------------------
+
+
+def pty_answer_to_7_bits() -> str:
+    """How this kernel takes 7 data bits on a pty: Linux quietly keeps 8, others refuse (EINVAL)."""
+    master, slave = os.openpty()
+    try:
+        attrs = termios.tcgetattr(slave)
+        attrs[2] = attrs[2] & ~termios.CSIZE | termios.CS7
+        try:
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        except termios.error as err:
+            return os.strerror(err.args[0])
+        return "the device ignored it"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@contextlib.contextmanager
+def no_unhandled_task_errors(caplog) -> Iterator[None]:
+    """Fail on "Task exception was never retrieved" and on any task that died with a traceback."""
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context["message"]))
+    try:
+        with caplog.at_level(logging.ERROR):
+            yield
+            gc.collect()  # a forgotten failed task reports itself when it is collected
+    finally:
+        loop.set_exception_handler(previous)
+    assert not seen, seen
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_refused_data_bits_are_reported_and_nothing_hangs(manager, device, caplog):
+    with no_unhandled_task_errors(caplog):
+        await manager.add("s", f"serial,path={device.slave_path},bits=7")
+        chardev = manager.get("s")
+        fe = Recorder(chardev, connect=False).install()
+        expected = f"cannot set 7 data bits on {device.slave_path}: {pty_answer_to_7_bits()}"
+        with pytest.raises(ChardevError) as raised:
+            await asyncio.wait_for(fe.fe.wait_connected(), TIMEOUT)
+        assert str(raised.value) == expected
+        info = manager.info(chardev)
+        assert info.error == expected and "error" not in info.extra
+        assert not chardev.be_open and not info.extra["connected"] and fe.events == []
+        assert chardev.filename == f"disconnected:serial:{device.slave_path}"
+        assert chardev.attempts == 1
+    # the manager fixture then proves the refused port's descriptor was closed
+
+
+@pytest.mark.parametrize(("option", "what"), [("bits=5", "5 data bits"), ("parity=odd", "odd parity")])
+async def test_settings_a_pty_quietly_ignores_are_reported(manager, device, option, what):
+    """A pty keeps 8 data bits and clears PARENB without an error; reading back catches it."""
+    await manager.add("s", f"serial,path={device.slave_path},{option}")
+    with pytest.raises(ChardevError, match=f"^cannot set {what} on {device.slave_path}: "
+                                           "the device ignored it$"):
+        await asyncio.wait_for(manager.get("s").wait_connected(), TIMEOUT)
+    assert not manager.get("s").be_open
+
+
+@pytest.mark.parametrize(("option", "field", "flags"), [
+    ("stop=2,flow=rtscts", 2, termios.CSTOPB | termios.CRTSCTS),
+    ("flow=xonxoff", 0, termios.IXON | termios.IXOFF),
+])
+async def test_settings_a_pty_keeps_are_applied(manager, device, option, field, flags):
+    await manager.add("s", f"serial,path={device.link},{option}")
+    await asyncio.wait_for(manager.get("s").wait_connected(), TIMEOUT)
+    fd = os.open(device.slave_path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        assert termios.tcgetattr(fd)[field] & flags == flags
+    finally:
+        os.close(fd)
+    assert manager.info(manager.get("s")).error is None
+
+
+async def test_reconnect_retries_refused_settings(manager, device, caplog):
+    with no_unhandled_task_errors(caplog):
+        await manager.add("s", f"serial,path={device.slave_path},bits=7,reconnect-ms=5")
+        chardev = manager.get("s")
+        fe = Recorder(chardev, connect=False).install()
+        # The device is there and refuses: waiting longer would not help, so wait_connected says so.
+        with pytest.raises(ChardevError, match="^cannot set 7 data bits on "):
+            await asyncio.wait_for(fe.fe.wait_connected(), TIMEOUT)
+        await wait_until(lambda: chardev.attempts >= 4, what="retries")
+        assert chardev.error.startswith("cannot set 7 data bits on ")
+        assert not chardev.be_open and fe.events == []
+
+
+async def test_reconnect_waits_for_a_missing_device(manager, device):
+    device.unplug()
+    await manager.add("s", f"serial,path={device.link},reconnect-ms=5")
+    chardev = manager.get("s")
+    waiting = asyncio.ensure_future(chardev.wait_connected())
+    try:
+        await wait_until(lambda: chardev.attempts >= 2, what="retries")
+        assert chardev.error == f"cannot open {device.link}: No such file or directory"
+        assert not waiting.done()  # an absent device is waited out, as QEMU's reconnecting socket
+        device.plug()
+        await asyncio.wait_for(waiting, TIMEOUT)
+    finally:
+        waiting.cancel()
+    assert chardev.be_open and chardev.error is None
+
+
+@pytest.mark.parametrize("url", ["rfc2217://host:4000", "socket://localhost:7000", "loop://",
+                                 "spy:///dev/ttyUSB0"])
+async def test_pyserial_urls_are_refused(manager, url):
+    expected = (f"^serial: '{url}' is a pyserial URL; only device paths are supported "
+                r"\(RFC 2217 is planned\)$")
+    with pytest.raises(InvalidOption, match=expected):
+        await manager.add("s", f"serial,path={url}")
+    with pytest.raises(InvalidOption, match=expected):
+        await manager.add("s", {"type": "serial", "data": {"device": url}})
+    assert manager.find("s") is None
+
+
+async def test_one_and_a_half_stop_bits_need_five_data_bits(manager):
+    with pytest.raises(InvalidOption, match=r"^Parameter 'stop' can be 1.5 only with bits=5 \(got bits=8\)$"):
+        await manager.add("s", "serial,path=/dev/null,stop=1.5")
+    await manager.add("s", "serial,path=/dev/null,stop=1.5,bits=5")
+    assert manager.info(manager.get("s")).extra["settings"] == "115200,5N1.5"
+
+
+# -- chardev-send-break -------------------------------------------------------------------------
+
+
+async def test_chardev_send_break_on_serial_is_a_line_break(manager, device):
+    await manager.add("s", f"serial,path={device.link}")
+    chardev = manager.get("s")
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    manager.send_break("s")  # what QMP chardev-send-break and the readline monitor call
+    await wait_until(lambda: chardev.breaks_sent == 1, what="tcsendbreak done")
+    manager.send_break("s")
+    await wait_until(lambda: chardev.breaks_sent == 2, what="second break")
+    assert E.BREAK not in fe.events  # not QEMU's BREAK event to the frontend
+    assert chardev.error is None
+
+
+async def test_chardev_send_break_elsewhere_is_a_break_event(manager):
+    await manager.add("r", "ringbuf")
+    fe = Recorder(manager.get("r")).install()
+    manager.send_break("r")
+    assert fe.events == [E.OPENED, E.BREAK]  # QEMU's: synchronous, to the frontend
+
+
+async def test_removing_right_after_a_break_leaves_nothing_behind(manager, device):
+    """The break's worker thread has its own descriptor; the leak check proves it is closed."""
+    await manager.add("s", f"serial,path={device.link}")
+    chardev = manager.get("s")
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    manager.send_break("s")
+    await asyncio.sleep(0)  # the break task starts: dup, then the worker thread
+    fe.fe.detach()
+    await manager.remove("s")
+    assert len(chardev.tasks) == 0
+
+
+async def test_a_task_that_dies_closes_the_port_and_says_why(manager, device):
+    """A bug in a task (here a frontend that raises on OPENED) ends in CLOSED, not a stuck port."""
+    await manager.add("s", f"serial,path={device.link},reconnect-ms=5")
+    chardev = manager.get("s")
+    fe = Recorder(chardev)
+    record = fe.event
+
+    def buggy(event: ChardevEvent) -> None:
+        record(event)
+        if event is E.OPENED:
+            raise RuntimeError("frontend bug")
+
+    fe.event = buggy  # type: ignore[method-assign]
+    fe.install()
+    await fe.wait_event(E.CLOSED)
+    assert fe.events == [E.OPENED, E.CLOSED] and not fe.mismatch
+    assert chardev.error == "open failed: frontend bug"
+    assert not chardev.be_open and not manager.info(chardev).extra["connected"]
+    assert chardev.filename == f"disconnected:serial:{device.link}"
+    with pytest.raises(ChardevError, match="^open failed: frontend bug$"):
+        await asyncio.wait_for(chardev.wait_connected(), TIMEOUT)
+    assert fe.fe.write(b"x") == 1  # writers are not left waiting on a dead port

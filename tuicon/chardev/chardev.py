@@ -333,6 +333,13 @@ class Chardev:
     def send_break(self) -> None:
         self._send_break()
 
+    def send_break_command(self) -> None:
+        """``chardev-send-break``: as QEMU, a BREAK event to the frontend.
+
+        A serial port overrides this to send a line break on its port instead.
+        """
+        self.be_event(ChardevEvent.BREAK)
+
     def disconnect(self) -> None:
         self._disconnect()
 

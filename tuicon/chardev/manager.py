@@ -353,8 +353,8 @@ class ChardevManager:
         )
 
     def send_break(self, chardev_id: str) -> None:
-        """``chardev-send-break``: a BREAK event to the chardev's frontend."""
-        self.get(chardev_id).be_event(ChardevEvent.BREAK)
+        """``chardev-send-break``: a BREAK event to the frontend (a line break on a serial port)."""
+        self.get(chardev_id).send_break_command()
 
     def ringbuf_write(self, device: str, data: str, format: str = "utf8") -> None:
         ring = self._ringbuf(device)

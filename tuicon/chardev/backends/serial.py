@@ -9,11 +9,19 @@ removed) is noticed by checking the path twice a second.  Either way the
 chardev sends ``CLOSED`` and its filename says it is disconnected; with
 ``reconnect=SECONDS`` (or ``reconnect-ms``) it reopens the port when the
 device returns, as tio does, and sends ``OPENED`` again.
+
+The line settings are applied one at a time and read back, so a setting the
+device or the kernel refuses (or silently ignores: a Linux pty keeps 8 data
+bits and no parity) is reported by name in ``error`` and the port stays
+closed.  ``chardev-send-break`` sends a line break (``tcsendbreak``) rather
+than QEMU's BREAK event to the frontend: at a board's console that is the
+SysRq a user wants.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import termios
@@ -23,11 +31,11 @@ from typing import Any, ClassVar
 import serial
 import serial_asyncio
 
-from ..aio import Signal
+from ..aio import Signal, describe_exception
 from ..chardev import Chardev
 from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
-from ..options import option
+from ..options import option, shown
 from ..registry import register
 from .streamlink import InputHold, WriteGate
 
@@ -38,6 +46,16 @@ PATH_CHECK_SECONDS = 0.5
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
             "mark": serial.PARITY_MARK, "space": serial.PARITY_SPACE}
 STOP_BITS = {"1": serial.STOPBITS_ONE, "1.5": serial.STOPBITS_ONE_POINT_FIVE, "2": serial.STOPBITS_TWO}
+ABSENT = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
+"""Open errors that mean "no device there (yet)", which reconnect waits out."""
+
+# What the termios flags must read back as after each setting (Linux values).
+CMSPAR = getattr(termios, "CMSPAR", 0o10000000000)
+PARITY_MASK = termios.PARENB | termios.PARODD | CMSPAR
+PARITY_FLAGS = {"none": 0, "even": termios.PARENB, "odd": termios.PARENB | termios.PARODD,
+                "mark": termios.PARENB | termios.PARODD | CMSPAR, "space": termios.PARENB | CMSPAR}
+SIZE_FLAGS = {5: termios.CS5, 6: termios.CS6, 7: termios.CS7, 8: termios.CS8}
+IFLAG, CFLAG = 0, 2  # indexes in tcgetattr's list
 
 
 @dataclass(frozen=True)
@@ -47,17 +65,24 @@ class SerialOptions:
     baud: int = option(115200, help="line speed in bits per second")
     bits: int = option(8, help="data bits: 5, 6, 7 or 8")
     parity: str = option("none", choices=PARITIES, help="parity")
-    stop: str = option("1", choices=STOP_BITS, help="stop bits")
+    stop: str = option("1", choices=STOP_BITS, help="stop bits (1.5 only with 5 data bits)")
     flow: str = option("none", choices=("none", "rtscts", "xonxoff"), help="flow control")
     reconnect: int = option(0, help="seconds between attempts to reopen a missing device; 0 = never")
     reconnect_ms: int = option(0, name="reconnect-ms", help="the same in milliseconds")
 
     def __post_init__(self) -> None:
+        if "://" in self.path:
+            raise InvalidOption(f"serial: '{shown(self.path)}' is a pyserial URL; only device paths "
+                                "are supported (RFC 2217 is planned)", option="path")
         if not 1 <= self.baud <= 20_000_000:
             raise InvalidOption(f"Parameter 'baud' must be a speed from 1 to 20000000 (got {self.baud})",
                                 option="baud")
         if self.bits not in (5, 6, 7, 8):
             raise InvalidOption(f"Parameter 'bits' must be 5, 6, 7 or 8 (got {self.bits})", option="bits")
+        if self.stop == "1.5" and self.bits != 5:
+            # termios has no 1.5: a UART sends 1.5 stop bits for CSTOPB only at 5 data bits, else 2.
+            raise InvalidOption(f"Parameter 'stop' can be 1.5 only with bits=5 (got bits={self.bits})",
+                                option="stop")
         if self.reconnect < 0 or self.reconnect_ms < 0:
             raise InvalidOption("Parameter 'reconnect' must not be negative", option="reconnect")
         if self.reconnect and self.reconnect_ms:
@@ -69,14 +94,129 @@ class SerialOptions:
         return self.reconnect_ms / 1000 if self.reconnect_ms else float(self.reconnect)
 
 
+# -- opening and configuring the device ---------------------------------------------------
+
+
+class _OpenFailed(Exception):
+    """The port could not be opened or configured; ``absent``: there is no device (yet)."""
+
+    def __init__(self, text: str, *, absent: bool = False) -> None:
+        super().__init__(text)
+        self.absent = absent
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """One line setting: the pyserial attribute to set, and how termios must read it back."""
+
+    attr: str
+    value: Any
+    what: str
+    """The setting as an error names it: ``7 data bits``."""
+    field: int | None = None
+    """The termios field to read back (None: not checked)."""
+    mask: int = 0
+    flags: int = 0
+
+    def took(self, attrs: list[Any]) -> bool:
+        return self.field is None or attrs[self.field] & self.mask == self.flags
+
+
+def line_settings(o: SerialOptions) -> list[_Setting]:
+    """The settings, in the order they are applied.
+
+    The speed is not read back: a custom speed reads back as ``BOTHER``, not
+    as the number; a refused one raises.
+    """
+    rtscts, xonxoff = o.flow == "rtscts", o.flow == "xonxoff"
+    xon = termios.IXON | termios.IXOFF
+    return [
+        _Setting("baudrate", o.baud, f"baud rate {o.baud}"),
+        _Setting("bytesize", o.bits, f"{o.bits} data bits", CFLAG, termios.CSIZE, SIZE_FLAGS[o.bits]),
+        _Setting("parity", PARITIES[o.parity], f"{o.parity} parity", CFLAG, PARITY_MASK,
+                 PARITY_FLAGS[o.parity]),
+        _Setting("stopbits", STOP_BITS[o.stop], "1 stop bit" if o.stop == "1" else f"{o.stop} stop bits",
+                 CFLAG, termios.CSTOPB, 0 if o.stop == "1" else termios.CSTOPB),
+        _Setting("rtscts", rtscts, f"{'' if rtscts else 'no '}RTS/CTS flow control", CFLAG,
+                 termios.CRTSCTS, termios.CRTSCTS if rtscts else 0),
+        _Setting("xonxoff", xonxoff, f"{'' if xonxoff else 'no '}XON/XOFF flow control", IFLAG,
+                 xon, xon if xonxoff else 0),
+    ]
+
+
+def _errno(err: BaseException) -> int | None:
+    """The system error number behind ``err`` (pyserial wraps it; termios.error is no OSError)."""
+    for cause in (err, err.__cause__, err.__context__):
+        if isinstance(cause, OSError) and cause.errno:
+            return cause.errno
+        if isinstance(cause, termios.error) and cause.args and isinstance(cause.args[0], int):
+            return cause.args[0]
+    return None
+
+
+def _reason(err: BaseException) -> str:
+    """Why ``err`` happened, in the system's words (``Invalid argument``) when it has them."""
+    code = _errno(err)
+    return os.strerror(code) if code else describe_exception(err)
+
+
+def open_serial(o: SerialOptions) -> serial.Serial:
+    """Open the device, then apply each line setting and read it back.
+
+    One setting at a time, so that a refusal names its setting: a kernel may
+    refuse a whole ``tcsetattr`` for one value, or accept it and quietly
+    keep the old value.  Raises :class:`_OpenFailed`; never leaves the
+    device open on failure.
+    """
+    ser = serial.Serial(timeout=0, write_timeout=0)  # non-blocking, as the transport needs
+    ser.port = o.path
+    try:
+        ser.open()
+    except (serial.SerialException, termios.error, ValueError) as err:
+        raise _OpenFailed(f"cannot open {o.path}: {_reason(err)}", absent=_errno(err) in ABSENT) from None
+    try:
+        for setting in line_settings(o):
+            _apply(ser, setting, o.path)
+    except BaseException:
+        ser.close()
+        raise
+    return ser
+
+
+def _apply(ser: serial.Serial, setting: _Setting, path: str) -> None:
+    try:
+        setattr(ser, setting.attr, setting.value)  # pyserial applies it at once (tcsetattr)
+        took = setting.took(termios.tcgetattr(ser.fd))
+    except (termios.error, OSError, ValueError) as err:
+        raise _OpenFailed(f"cannot set {setting.what} on {path}: {_reason(err)}") from None
+    if not took:
+        raise _OpenFailed(f"cannot set {setting.what} on {path}: the device ignored it")
+
+
+def _break_line(fd: int) -> str | None:
+    """Send a line break on ``fd``, then close it; return why it failed, if it did.
+
+    Runs in a worker thread: ``tcsendbreak`` blocks for the break (0.25-0.5 s).
+    """
+    try:
+        termios.tcsendbreak(fd, 0)
+        return None
+    except (termios.error, OSError) as err:
+        return _reason(err)
+    finally:
+        os.close(fd)
+
+
+# -- the chardev ---------------------------------------------------------------------------
+
+
 class _Port(asyncio.Protocol):
     def __init__(self, chardev: SerialChardev) -> None:
         self.chardev = chardev
         self.transport: Any = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        self.chardev._opened(self)
+        self.transport = transport  # already set (and the port taken) by _open_port
 
     def data_received(self, data: bytes) -> None:
         self.chardev._data_received(self, data)
@@ -101,9 +241,11 @@ class SerialChardev(Chardev):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.port: _Port | None = None
-        self.last_error = ""
+        self.attempts = 0
+        """Open attempts so far, each reconnect try included."""
         self.breaks_sent = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._awaiting_device = False
+        """Between reconnect attempts because the device is absent: wait_connected waits that out."""
         self.hold = InputHold(self, self.be_write)
         self.gate = WriteGate()
         self._state_changed = Signal()
@@ -116,37 +258,51 @@ class SerialChardev(Chardev):
         flow = "" if o.flow == "none" else f",{o.flow}"
         return f"{o.baud},{o.bits}{o.parity[0].upper()}{o.stop}{flow}"
 
+    @property
+    def _disconnected_name(self) -> str:
+        return f"disconnected:serial:{self.options.path}"
+
     def init(self) -> None:
-        self.filename = f"disconnected:serial:{self.options.path}"
+        self.filename = self._disconnected_name
 
     def connect(self) -> None:
-        self._spawn(self._open_loop())
+        self.tasks.spawn(self._open_loop(), "open")
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _open_loop(self) -> None:
-        o = self.options
-        loop = asyncio.get_running_loop()
-        while not self.closed:
+    async def _open_loop(self, delay: float = 0.0) -> None:
+        """Open the port; with reconnect, try again every ``retry_delay`` until it opens."""
+        retry = self.options.retry_delay
+        if delay:
+            await asyncio.sleep(delay)
+        while True:
+            self.attempts += 1
             try:
-                await serial_asyncio.create_serial_connection(
-                    loop, lambda: _Port(self), o.path, baudrate=o.baud, bytesize=o.bits,
-                    parity=PARITIES[o.parity], stopbits=STOP_BITS[o.stop],
-                    rtscts=o.flow == "rtscts", xonxoff=o.flow == "xonxoff",
-                )
+                await self._open_port()
                 return
-            except (serial.SerialException, OSError, ValueError) as err:
-                self._failed(f"cannot open {o.path}: {getattr(err, 'strerror', None) or err}")
-                if not o.retry_delay:
-                    log.warning("chardev '%s': %s", self.label, self.last_error)
-                    return
-                await asyncio.sleep(o.retry_delay)
+            except _OpenFailed as failure:
+                self._failed(str(failure), awaiting_device=failure.absent and bool(retry))
+            if not retry:
+                log.warning("chardev '%s': %s", self.label, self.last_error)
+                return
+            await asyncio.sleep(retry)
 
-    def _failed(self, error: str) -> None:
-        self.last_error = error
+    async def _open_port(self) -> None:
+        ser = open_serial(self.options)
+        port = _Port(self)
+        try:
+            port.transport, _ = await serial_asyncio.connection_for_serial(
+                asyncio.get_running_loop(), lambda: port, ser)
+        except (termios.error, OSError, ValueError) as err:
+            ser.close()
+            raise _OpenFailed(f"cannot open {self.options.path}: {_reason(err)}") from None
+        except BaseException:
+            ser.close()
+            raise
+        self._opened(port)
+
+    def _failed(self, error: str, *, awaiting_device: bool = False) -> None:
+        """The port is not open: say why, and let waiters and writers look again."""
+        self._awaiting_device = awaiting_device
+        self.set_error(error)
         self._state_changed.fire()
         self.gate.wake()
 
@@ -154,23 +310,21 @@ class SerialChardev(Chardev):
         while self.port is None:
             if self.closed:
                 raise ChardevError(f"Chardev '{self.label}' is closed")
-            if self.last_error and not self.options.retry_delay:
+            if self.last_error and not self._awaiting_device:
                 raise ChardevError(self.last_error)
             await self._state_changed.wait()
 
     # -- the open port ----------------------------------------------------------------
 
     def _opened(self, port: _Port) -> None:
-        if self.closed:
-            port.transport.abort()
-            return
         port.transport.set_write_buffer_limits(high=HIGH_WATER)
         self.port = port
-        self.last_error = ""
+        self._awaiting_device = False
+        self.set_error(None)
         self.gate.resume()
         self.hold.clear()
         self.set_filename(f"serial:{self.options.path}")
-        self._spawn(self._watch_path(port))
+        self.tasks.spawn(self._watch_path(port), "path watcher")
         self._state_changed.fire()
         self.be_event(ChardevEvent.OPENED)
 
@@ -190,17 +344,25 @@ class SerialChardev(Chardev):
         self.gate.wake()
         if self.closed:
             return
-        reason = f"{exc}" if exc is not None else "closed"
-        self.last_error = f"device lost: {reason}"
-        self.set_filename(f"disconnected:serial:{self.options.path}")
-        self._state_changed.fire()
+        retry = self.options.retry_delay
+        reason = describe_exception(exc) if exc is not None else "closed"
+        self._failed(f"device lost: {reason}", awaiting_device=bool(retry))
+        self.set_filename(self._disconnected_name)
         self.be_event(ChardevEvent.CLOSED)
-        if self.options.retry_delay:
-            self._spawn(self._reopen_later())
+        if retry:
+            self.tasks.spawn(self._open_loop(delay=retry), "reopen")
 
-    async def _reopen_later(self) -> None:
-        await asyncio.sleep(self.options.retry_delay)
-        await self._open_loop()
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        """A task died (a bug): drop the port, say CLOSED, let waiters and writers see the error."""
+        port, self.port = self.port, None
+        if port is not None and not port.transport.is_closing():
+            port.transport.abort()
+        self.hold.clear()
+        self._awaiting_device = False
+        self.set_filename(self._disconnected_name)
+        super()._task_failed(name, exc)
+        self._state_changed.fire()
+        self.gate.wake()
 
     def _data_received(self, port: _Port, data: bytes) -> None:
         if port is self.port:
@@ -221,34 +383,48 @@ class SerialChardev(Chardev):
     async def _wait_writable(self) -> None:
         await self.gate.wait(lambda: self.gate.paused and self.port is not None)
 
+    # -- breaks ----------------------------------------------------------------------
+
+    def send_break_command(self) -> None:
+        """``chardev-send-break``: a line break on the port, not QEMU's BREAK to the frontend
+        (at a board's console the line break is what a user means: SysRq)."""
+        self._send_break()
+
     def _send_break(self) -> None:
-        port = self.port
-        if port is None:
+        if self.port is not None:
+            self.tasks.spawn(self._line_break(self.port), "line break")
+
+    async def _line_break(self, port: _Port) -> None:
+        if port is not self.port or port.transport.is_closing():
             return
-        fd = port.transport.serial.fd
-        # tcsendbreak blocks for the break's length (0.25-0.5 s): not on the loop.
-        self._spawn(self._break_in_thread(fd))
-
-    async def _break_in_thread(self, fd: int) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self._break_on, fd)
-
-    def _break_on(self, fd: int) -> None:
+        # The thread gets its own descriptor, which it closes: closing the port
+        # meanwhile cannot pull the descriptor away from under it.
+        fd = os.dup(port.transport.serial.fd)
+        done = asyncio.get_running_loop().run_in_executor(None, _break_line, fd)
         try:
-            termios.tcsendbreak(fd, 0)
-            self.breaks_sent += 1
-        except OSError as err:
-            log.warning("chardev '%s': break failed: %s", self.label, err)
+            failure = await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])  # closing: the break ends within half a second
+            raise
+        if failure is not None:
+            self.set_error(f"cannot send a break on {self.options.path}: {failure}")
+            log.warning("chardev '%s': %s", self.label, self.last_error)
+            return
+        self.breaks_sent += 1
+        if self.port is port:
+            self.set_error(None)  # while the port is open, a failed break is its only possible error
+
+    # -- closing -----------------------------------------------------------------------
 
     def _disconnect(self) -> None:
         if self.port is not None and not self.port.transport.is_closing():
             self.port.transport.abort()
 
     async def _close(self) -> None:
-        port = self.port
-        self.port = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Tasks first (the base class would do it after this): no open attempt
+        # may open a port behind this close, and a break in progress ends first.
+        await self.tasks.close()
+        port, self.port = self.port, None
         if port is not None and not port.transport.is_closing():
             port.transport.abort()
             await asyncio.sleep(0)  # the transport closes the port on the next turn
@@ -256,7 +432,4 @@ class SerialChardev(Chardev):
         self.gate.wake()
 
     def describe_extra(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"settings": self.settings, "connected": self.port is not None}
-        if self.last_error:
-            extra["error"] = self.last_error
-        return extra
+        return {"settings": self.settings, "connected": self.port is not None}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pyte
-from pyte.screens import Char
+from pyte.screens import Char, StaticDefaultDict
 from wcwidth import wcwidth  # pyte's own, which decides where a wide character's halves go
 
 from ..aio import Signal
@@ -77,7 +77,11 @@ short, so one that never ends neither grows without bound nor hides all
 output after it."""
 SAVED_CURSORS = 8
 """DECSC saves pyte keeps (xterm keeps one); pyte's own stack is unbounded."""
-DECCOLM_PRIVATE = 3  # ESC [ ? 3 h: switch to 132 columns
+IGNORED_MODES = frozenset({
+    3,  # DECCOLM, 132 columns: the size is the options' (xterm ignores it by default too)
+    5,  # DECSCNM, reverse screen: pyte rewrites every cell for each flash
+})
+"""Private modes (ESC [ ? n h) the vc does not follow."""
 
 
 def _combining_class() -> str:
@@ -205,9 +209,9 @@ class SafeStream(pyte.ByteStream):
 class ConsoleScreen(pyte.Screen):
     """A pyte screen that keeps scrolled-off lines and answers terminal queries.
 
-    It also keeps pyte's memory bounded by the size, whatever arrives:
-    combining marks per cell, saved cursors and the width (DECCOLM is
-    ignored, as in xterm by default) are capped.
+    It also bounds what a device can make pyte do: memory (combining marks
+    per cell, saved cursors, the width) and time per byte (no sequence
+    rewrites every cell: at 1000x500 that took seconds for 3 bytes).
     """
 
     def __init__(self, columns: int, lines: int, scrollback: int, vc: VcChardev) -> None:
@@ -244,13 +248,32 @@ class ConsoleScreen(pyte.Screen):
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
         if kwargs.get("private"):
-            modes = tuple(mode for mode in modes if mode != DECCOLM_PRIVATE)
+            modes = tuple(mode for mode in modes if mode not in IGNORED_MODES)
         super().set_mode(*modes, **kwargs)
 
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
         if kwargs.get("private"):
-            modes = tuple(mode for mode in modes if mode != DECCOLM_PRIVATE)
+            modes = tuple(mode for mode in modes if mode not in IGNORED_MODES)
         super().reset_mode(*modes, **kwargs)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        # pyte rewrites every cell drawn so far; a fresh line costs one
+        # step a row, and blanks it in the current colours (as xterm does).
+        if how not in (0, 1, 2, 3):
+            return
+        rows = {0: range(self.cursor.y + 1, self.lines), 1: range(self.cursor.y)}.get(how, range(self.lines))
+        for y in rows:
+            self.buffer[y] = StaticDefaultDict(self.cursor.attrs)
+        self.dirty.update(rows)
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def alignment_display(self) -> None:
+        # DECALN (ESC # 8) fills the screen with E; pyte does it cell by cell.
+        filled = self.default_char._replace(data="E")
+        for y in range(self.lines):
+            self.buffer[y] = StaticDefaultDict(filled)
+        self.dirty.update(range(self.lines))
 
     def write_process_input(self, data: str) -> None:
         # Replies to device queries (cursor position, attributes) are input.

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from tuicon.chardev import CharFrontend, InvalidOption
+from tuicon.chardev.backends.vc import MAX_BUDGET, MAX_CELL_TEXT, MAX_SEQUENCE, SAVED_CURSORS
 
 from helpers import Recorder
 
@@ -67,7 +68,8 @@ async def test_every_byte_accepted_at_once_and_jump_ahead(manager):
     for start in range(0, len(lines), 1 << 20):
         chunk = view[start:start + (1 << 20)]
         assert fe.fe.write(chunk) == len(chunk)  # never back-pressures
-    assert screen.backlog <= 4 * screen.budget  # memory stays bounded
+        assert screen.backlog <= 4 * MAX_BUDGET  # memory stays bounded, however fast pyte seems
+    assert screen.backlog <= 4 * screen.budget
     await asyncio.wait_for(screen.idle(), 30)
     assert screen.jumps >= 1 and screen.skipped_bytes > 0
     assert screen.fed_bytes + screen.skipped_bytes >= len(lines)
@@ -84,6 +86,59 @@ async def test_resize_and_options(manager):
     assert manager.info(screen).extra["cols"] == 100
     with pytest.raises(InvalidOption, match="Parameter 'cols' must be between 2 and 1000"):
         await manager.add("bad", "vc,cols=1")
+
+
+async def test_size_and_scrollback_are_capped(manager):
+    for spec, error in (
+        ("vc,cols=1001", r"Parameter 'cols' must be between 2 and 1000 \(got 1001\)"),
+        ("vc,width=8008", r"Parameter 'cols' must be between 2 and 1000 \(got 1001\)"),
+        ("vc,rows=501", r"Parameter 'rows' must be between 1 and 500 \(got 501\)"),
+        ("vc,scrollback=1000001", r"Parameter 'scrollback' must be between 0 and 1000000"),
+        ("vc,cols=1000,scrollback=20001",
+         r"Parameter 'scrollback' must be at most 20000 with 1000 columns \(scrollback x cols at most "
+         r"20000000 cells; got 20001\)"),
+    ):
+        with pytest.raises(InvalidOption, match=error):
+            await manager.add("bad", spec)
+    screen, fe = await vc(manager, "vc,cols=100,scrollback=200000")  # exactly at the cap
+    with pytest.raises(InvalidOption, match="Parameter 'scrollback' must be at most 100000 with 200 columns"):
+        screen.resize(200, 24)
+    assert screen.size == (100, 24)
+
+
+async def test_sequences_the_screen_model_chokes_on_are_skipped(manager):
+    screen, fe = await vc(manager, "vc,cols=40,rows=5")
+    bad = [b"\x1b[?6n", b"\x1b[?1C", b"\x1b[?5n", b"\x1b[" + b"9" * 5000 + b"m", b"\x1b[4K",
+           b"\x1b[?6h\x1b[5d"]  # DECOM without margins: pyte asserts
+    fe.fe.write(b"".join(seq + b"ok " for seq in bad))
+    await screen.idle()
+    assert screen.last_error is None and len(screen.tasks) == 1  # the feeder goes on
+    assert " ".join(screen.lines()).count("ok") == len(bad)  # nothing after them was lost
+    assert manager.info(screen).extra["bad-sequences"] == len(bad)
+
+
+async def test_what_a_device_sends_cannot_grow_the_screen(manager):
+    screen, fe = await vc(manager, "vc,cols=40,rows=5,scrollback=3")
+    fe.fe.write(b"\x1b[?3h")  # DECCOLM: 132 columns
+    fe.fe.write(b"\x1b7" * 100_000)  # DECSC: pyte's stack of saved cursors
+    for _ in range(50):  # combining marks: pyte renormalised the whole cell for each
+        fe.fe.write("a".encode() + "\u0301".encode() * 1000)
+    fe.fe.write(b"\x1b]0;" + b"t" * (MAX_SEQUENCE + 10) + b"\r\nvisible")  # a title that never ends
+    await asyncio.wait_for(screen.idle(), 10)
+    assert screen.size == (40, 5)
+    assert len(screen.screen.savepoints) <= SAVED_CURSORS
+    cells = [c.data for row in range(5) for c in screen.line_chars(row)]
+    assert max(len(data) for data in cells) <= MAX_CELL_TEXT
+    assert any("visible" in line for line in screen.lines())  # the endless title was cut short
+    assert len(screen.screen.title) <= MAX_SEQUENCE
+    assert all(isinstance(line, str) for line in screen.screen.history)  # text, not cells
+
+
+async def test_lines_survive_half_of_a_wide_character_overwritten(manager):
+    screen, fe = await vc(manager, "vc,cols=10,rows=2")
+    fe.fe.write("中文\ra".encode())  # pyte's own display raises IndexError here
+    await screen.idle()
+    assert screen.lines()[0] == "a 文      "
 
 
 async def test_close_cancels_the_feeder(manager):

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ..chardev.aio import describe_exception
 from . import render
 
 if TYPE_CHECKING:
@@ -109,6 +110,9 @@ class ChardevPane(Widget, can_focus=True):
 
     # -- drawing -----------------------------------------------------------------------
 
+    _render_error: str | None = None
+    """The last body failure shown, so it is logged once, not every frame."""
+
     def render(self) -> Group | Text:
         chardev = self.chardev
         if chardev is None:
@@ -149,11 +153,19 @@ class ChardevPane(Widget, can_focus=True):
         return used
 
     def _body(self, chardev: Chardev, rows: int) -> Text:
-        if chardev.type_name == "vc":
-            return render.vc_text(chardev, rows)
-        if chardev.type_name == "ringbuf":
-            return Text(render.tail_lines(chardev.contents(), rows), no_wrap=True)
-        return render.traffic(bytes(chardev.tail_in), bytes(chardev.tail_out), rows)
+        """The contents; if drawing them fails, one line saying so (the app goes on)."""
+        try:
+            if chardev.type_name == "vc":
+                return render.vc_text(chardev, rows)
+            if chardev.type_name == "ringbuf":
+                return Text(render.tail_lines(chardev.contents(), rows), no_wrap=True)
+            return render.traffic(bytes(chardev.tail_in), bytes(chardev.tail_out), rows)
+        except Exception as exc:
+            message = f"render error: {describe_exception(exc)}"
+            if message != self._render_error:
+                self._render_error = message
+                self.log.error(f"pane {self.chardev_id}: {message}", exc)
+            return Text(message, no_wrap=True, overflow="ellipsis", style="bold red")
 
     # -- typing into a vc ----------------------------------------------------------------
 

@@ -3,30 +3,48 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rich.style import Style
 from rich.text import Text
 
-PYTE_COLOURS = {"brown": "yellow", "brightbrown": "bright_yellow"}
+BASIC = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
+PYTE_COLOURS: dict[str, str | None] = {
+    "default": None,
+    **{name: name for name in BASIC},
+    **{"bright" + name: "bright_" + name for name in BASIC},
+    "brown": "yellow",
+    "brightbrown": "bright_yellow",
+    "bfightmagenta": "bright_magenta",  # pyte 0.8.2's name for SGR 105
+}
+"""Every colour name pyte gives a cell, as Rich names it."""
+HEX_COLOUR = re.compile("[0-9a-fA-F]{6}")
+STYLE_CACHE_SIZE = 4096
+"""Distinct styles kept: a device can send millions of true colours."""
 _style_cache: dict[tuple, Style] = {}
 
 
+@lru_cache(maxsize=1024)
 def colour(name: str) -> str | None:
-    """A pyte colour (a name, or hex digits for 256/true colour) as a Rich colour."""
-    if name == "default":
-        return None
-    name = PYTE_COLOURS.get(name, name)
-    if name.startswith("bright") and not name.startswith("bright_"):
-        return "bright_" + name[len("bright"):]
-    if len(name) == 6 and all(c in "0123456789abcdefABCDEF" for c in name):
+    """A pyte colour (a name, or hex digits for 256/true colour) as a Rich colour.
+
+    What a device sends reaches this unchecked (``ESC [ 38 ; 2 ; 300 ; 0 ; 0 m``
+    makes pyte write seven hex digits), and Rich raises on a colour it cannot
+    parse: anything but a known name or six hex digits is the default colour.
+    """
+    if name in PYTE_COLOURS:
+        return PYTE_COLOURS[name]
+    if HEX_COLOUR.fullmatch(name):
         return "#" + name
-    return name
+    return None
 
 
 def cell_style(char) -> Style:
     key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.reverse)
     style = _style_cache.get(key)
     if style is None:
+        if len(_style_cache) >= STYLE_CACHE_SIZE:
+            _style_cache.clear()
         style = Style(color=colour(char.fg), bgcolor=colour(char.bg), bold=char.bold,
                       italic=char.italics, underline=char.underscore, reverse=char.reverse)
         _style_cache[key] = style

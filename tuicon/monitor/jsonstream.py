@@ -258,6 +258,9 @@ class JsonStreamer:
     def _finish(self, out: list[Any]) -> None:
         raw, deepest = bytes(self._buffer), self._deepest
         self.reset()
+        if len(raw) > self.max_size:  # completed in the very read that broke the limit
+            out.append(JsonError("JSON token size limit exceeded"))
+            return
         try:
             out.append(parse(raw, deepest))
         except JsonError as err:

@@ -73,18 +73,27 @@ class QmpMonitor(Monitor):
         self.pretty = pretty
         self.negotiated = False
         self._stream = JsonStreamer()
+        # Input is handled after it arrives, so a client may be gone (and the
+        # next one connected) while its last requests still run: connections
+        # are counted as they come and go (``_live``) and as the handling
+        # reaches them (``_handled``); answers for a gone client are dropped.
+        self._live = 0
+        self._handled = 0
         self._unsubscribe = session.chardevs.subscribe(self._on_manager_event)
 
     def _event(self, event: ChardevEvent) -> None:
         if event in (ChardevEvent.OPENED, ChardevEvent.CLOSED):
-            self.negotiated = False  # now: events must not reach a client before its greeting
+            self._live += 1
         super()._event(event)
 
     async def on_event(self, event: ChardevEvent) -> None:
+        if event not in (ChardevEvent.OPENED, ChardevEvent.CLOSED):
+            return
+        # A connection starts or ends: a fresh session, with nothing left of the last.
+        self._handled += 1
+        self.negotiated = False
+        self._stream = JsonStreamer()
         if event is ChardevEvent.OPENED:
-            # A new client: a fresh session, starting with the greeting.
-            self.negotiated = False
-            self._stream = JsonStreamer()
             version = await commands.query_version(self.ctx)
             self.reply({"QMP": {"version": version, "capabilities": []}})
 
@@ -136,7 +145,9 @@ class QmpMonitor(Monitor):
         return {"return": result}
 
     def reply(self, message: dict[str, Any]) -> None:
-        self.send(encode(message, self.pretty))
+        """Answer the client whose input is being handled (if it is still there)."""
+        if self._handled == self._live:
+            self.send(encode(message, self.pretty))
 
     def _on_manager_event(self, event: ManagerEvent) -> None:
         name = EVENT_NAMES.get(event.kind)

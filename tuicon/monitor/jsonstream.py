@@ -319,7 +319,7 @@ def _message(err: json.JSONDecodeError) -> str:
         kind = _container_at(err.doc, err.pos)
         return "expected separator in dict" if kind == "{" else "expected separator in list"
     if err.msg.startswith("Invalid control character"):
-        return f"stray {shown_char(err.doc[err.pos])}"
+        return f"stray '{err.doc[err.pos]}'"
     for python, qemu in _MESSAGES.items():
         if err.msg.startswith(python):
             return qemu
@@ -369,10 +369,6 @@ def _recursion_room(depth: int) -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(limit)
-
-
-def shown_char(char: str) -> str:
-    return f"'{char}'"
 
 
 def _stray(byte: int) -> JsonError:

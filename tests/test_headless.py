@@ -259,3 +259,33 @@ async def test_qmp_over_tcp_shorthand(tuicon, tmp_path):
         await disconnect(client)
     code, out, err = await proc.finish()
     assert code == 0, err
+
+
+async def test_start_up_warns_about_monitors_others_can_reach(tuicon, tmp_path):
+    # A readline monitor sharing a mux with a TCP socket that listens on every address.
+    proc = await tuicon("-chardev", "socket,id=con,host=0.0.0.0,port=0,server=on,wait=off,mux=on",
+                        "-mon", "con", "-qmp", "tcp:127.0.0.1:0")
+    out = "".join(proc.output)
+    assert "monitor on 'con': it shares a mux with network socket 'con-base'" in out
+    assert "add local-only=on to prevent it" in out
+    assert "monitor on 'con': 'con-base' uses 0.0.0.0, which is not a loopback address" in out
+    assert "compat_monitor0" not in out.split("chardev con-base")[0]  # loopback QMP: no warning
+    await proc.kill()
+    # local-only=on: only the non-loopback warning is left.
+    proc = await tuicon("-chardev", "socket,id=con,host=0.0.0.0,port=0,server=on,wait=off,mux=on",
+                        "-mon", "chardev=con,local-only=on")
+    out = "".join(proc.output)
+    assert "shares a mux" not in out and "not a loopback address" in out
+
+
+async def test_mon_mistakes_read_as_in_a_profile(tuicon, tmp_path):
+    proc = Tuicon(tmp_path, "-chardev", "null,id=n", "-mon", "chardev=n,mode=json")
+    with pytest.raises(AssertionError) as caught:
+        await proc.start()
+    assert ("-mon: Parameter 'mode' does not accept value 'json' (allowed: control, readline)"
+            in str(caught.value))
+    proc = Tuicon(tmp_path, "-chardev", "null,id=n", "-mon", "chardev=n,color=on")
+    with pytest.raises(AssertionError) as caught:
+        await proc.start()
+    assert ("Invalid parameter 'color' (allowed: chardev, mode, pretty, local-only)"
+            in str(caught.value))

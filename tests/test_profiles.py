@@ -179,7 +179,8 @@ def dumps_entries(entries: list[dict]) -> str:
          "field 'size': size of ringbuf chardev must be power of two"),
         ('version = 1\n[[chardev]]\ntype = "null"\n', "chardev #1: field 'id' is missing"),
         ('version = 1\n[[device]]\nid = "d"\ndriver = "echo"\n', "device #1 (id 'd')"),
-        ('version = 1\n[[monitor]]\nchardev = "m"\nmode = "json"\n', "field 'mode' must be one of"),
+        ('version = 1\n[[monitor]]\nchardev = "m"\nmode = "json"\n',
+         "monitor #1: field 'mode': Parameter 'mode' does not accept value 'json'"),
         ('version = 1\n[ui]\ncolour = "red"\n', "ui: unknown field 'colour'"),
     ],
 )

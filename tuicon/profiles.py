@@ -69,13 +69,13 @@ from .chardev.options import (
 )
 from .chardev.registry import backends
 from .devices.manager import DeviceManager
+from .monitor.manager import parse_monitor_options
 
 if TYPE_CHECKING:
     from .session import Session, Step
 
 VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MONITOR_MODES = ("control", "readline")
 UI_KEYS = {"theme": str, "pane-order": list}
 
 
@@ -251,21 +251,13 @@ def _validate(kind: str, text: str, where: str) -> None:
 
 
 def _monitor_step(entry: Mapping[str, Any], where: str) -> str:
-    unknown = set(entry) - {"chardev", "mode", "pretty"}
-    if unknown:
-        raise ProfileError(
-            f"{where}: unknown field '{sorted(unknown)[0]}' (allowed: chardev, mode, pretty)"
-        )
-    chardev = _require_str(entry, "chardev", where)
-    mode = entry.get("mode", "readline")
-    if mode not in MONITOR_MODES:
-        raise ProfileError(f"{where}: field 'mode' must be one of {', '.join(MONITOR_MODES)}")
-    parts = [f"chardev={escape_value(chardev)}", f"mode={mode}"]
-    if "pretty" in entry:
-        if not isinstance(entry["pretty"], bool):
-            raise ProfileError(f"{where}: field 'pretty' must be true or false")
-        parts.append(f"pretty={'on' if entry['pretty'] else 'off'}")
-    return ",".join(parts)
+    # The monitor table's own -mon parser: the same checks and words as -mon.
+    try:
+        return parse_monitor_options(entry).cli()
+    except ChardevError as err:
+        option = getattr(err, "option", None)
+        field_note = f"field '{option}': " if option else ""
+        raise ProfileError(f"{where}: {field_note}{err}") from None
 
 
 def _step_to_table(kind: str, text: str) -> dict[str, Any]:
@@ -273,9 +265,7 @@ def _step_to_table(kind: str, text: str) -> dict[str, Any]:
     items = split_option_string(text)
     table: dict[str, Any] = {}
     if kind == "mon":
-        for key, value in items:
-            table[key] = (value == "on") if key == "pretty" else value
-        return table
+        return parse_monitor_options(text).table()
     head = items[0][0]
     pairs = dict((k, v) for k, v in items[1:])
     table["id"] = pairs.pop("id")

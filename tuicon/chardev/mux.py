@@ -63,6 +63,8 @@ class MuxChardev(Chardev):
         self._pending_out = bytearray()
         self.base: Chardev | None = None
         self._base_fe = CharFrontend(owner=f"mux '{self.label}'")
+        self._local_only: set[CharFrontend] = set()
+        """Frontends only a local console base may switch to (``-mon local-only=on``)."""
 
     # -- creation -----------------------------------------------------------------
 
@@ -93,6 +95,9 @@ class MuxChardev(Chardev):
             event=self._base_event,
             be_change=self._base_changed,
         )
+        focused = self._focused()
+        if focused is not None and not self._reachable(focused):
+            self._rotate_focus()  # a remote base must not inherit a local-only focus
         return True
 
     async def _close(self) -> None:
@@ -116,6 +121,7 @@ class MuxChardev(Chardev):
 
     def detach_frontend(self, fe: CharFrontend) -> None:
         # Focus stays on the slot (as in QEMU); its input is dropped until C-a c.
+        self._local_only.discard(fe)
         for tag, slot in enumerate(self.slots):
             if slot is fe:
                 self.slots[tag] = None
@@ -124,8 +130,23 @@ class MuxChardev(Chardev):
     def frontends(self) -> list[CharFrontend]:
         return [fe for fe in self.slots if fe is not None]
 
+    def set_local_only(self, fe: CharFrontend, local_only: bool = True) -> None:
+        """Let only a local console base reach ``fe`` (a monitor's ``local-only=on``).
+
+        While the base is not a local console (a network socket, a pty, a
+        serial line), ``C-a c`` skips ``fe`` and ``fe`` never takes the focus.
+        """
+        if local_only:
+            self._local_only.add(fe)
+        else:
+            self._local_only.discard(fe)
+
+    def _reachable(self, fe: CharFrontend) -> bool:
+        return fe not in self._local_only or (self.base is not None and self.base.local_console)
+
     def take_focus(self, fe: CharFrontend) -> None:
-        self._set_focus(fe.tag)
+        if self._reachable(fe):
+            self._set_focus(fe.tag)
 
     def _set_focus(self, tag: int) -> None:
         old = self._focused()
@@ -144,8 +165,11 @@ class MuxChardev(Chardev):
         return fe.owner if fe is not None else None
 
     def _rotate_focus(self) -> None:
-        used = [tag for tag, fe in enumerate(self.slots) if fe is not None]
+        used = [tag for tag, fe in enumerate(self.slots) if fe is not None and self._reachable(fe)]
         if not used:
+            focused = self._focused()
+            if focused is not None and not self._reachable(focused):
+                self._set_focus(-1)
             return
         after = [tag for tag in used if tag > self.focus]
         self._set_focus(after[0] if after else used[0])

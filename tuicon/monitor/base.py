@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 1.0
 INPUT_LIMIT = 1 << 20
 """Unprocessed input a monitor holds before it stops reading its chardev."""
+OUTPUT_LIMIT = 8 << 20
+"""Output a monitor queues for a client that does not read; past it the client is dropped."""
 
 
 class Monitor:
@@ -36,6 +38,10 @@ class Monitor:
         self._input: asyncio.Queue[bytes | ChardevEvent] = asyncio.Queue()
         self._queued = 0
         self._output: asyncio.Queue[bytes] = asyncio.Queue()
+        self._output_bytes = 0
+        """Bytes queued or being written (bounded by OUTPUT_LIMIT)."""
+        self.output_limit = OUTPUT_LIMIT
+        self.dropped_clients = 0
         self.last_error: str | None = None
         """The last unexpected failure inside the monitor (it keeps serving)."""
         self.tasks = TaskSet(f"monitor on '{chardev_id}'", self._task_failed)
@@ -55,12 +61,9 @@ class Monitor:
             self.tasks.spawn(self._send(), "output")
 
     def _install(self) -> None:
-        self.fe.set_handlers(can_read=self._can_read, read=self._read, event=self._event,
-                             be_change=self._changed)
-
-    def _changed(self) -> bool:
-        self._install()
-        return True
+        # No be_change handler: as in QEMU, a monitor's chardev cannot be swapped
+        # under it ("Chardev user does not support chardev hotswap").
+        self.fe.set_handlers(can_read=self._can_read, read=self._read, event=self._event)
 
     def _can_read(self) -> int:
         return max(0, INPUT_LIMIT - self._queued)
@@ -95,8 +98,26 @@ class Monitor:
         """Input bytes, in order."""
 
     def send(self, data: bytes) -> None:
-        """Queue output; it goes out in order, waiting while the chardev is full."""
+        """Queue output; it goes out in order, waiting while the chardev is full.
+
+        A client that stops reading must not make tuicon's memory grow: once
+        more than ``output_limit`` bytes wait, the client is dropped and
+        what was queued for it is thrown away.
+        """
+        if self._output_bytes + len(data) > self.output_limit:
+            self._drop_client()
+            return
+        self._output_bytes += len(data)
         self._output.put_nowait(data)
+
+    def _drop_client(self) -> None:
+        log.warning("monitor on '%s': the client does not read its output (%d bytes waiting);"
+                    " dropping it", self.chardev_id, self._output_bytes)
+        self.dropped_clients += 1
+        while not self._output.empty():
+            self._output_bytes -= len(self._output.get_nowait())
+            self._output.task_done()
+        self.fe.disconnect()
 
     async def _send(self) -> None:
         while True:
@@ -106,6 +127,7 @@ class Monitor:
             except ChardevError as err:
                 log.info("monitor on '%s': output dropped: %s", self.chardev_id, err)
             finally:
+                self._output_bytes -= len(data)
                 self._output.task_done()
 
     async def close(self) -> None:

@@ -8,15 +8,19 @@ are tuicon's additions.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..chardev import ChardevError
+from ..chardev.aio import describe_exception
 
 if TYPE_CHECKING:
     from ..session import Session
+
+log = logging.getLogger(__name__)
 
 QEMU_VERSION = {"major": 9, "minor": 2, "micro": 0}
 """The QEMU release whose chardev QMP tuicon speaks (clients check the shape)."""
@@ -62,9 +66,12 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+INT_RANGE = range(-(1 << 63), 1 << 64)
+"""QMP integers are int64 (or uint64): anything else is not an integer to QEMU."""
+
 TYPE_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "str": ("string", lambda v: isinstance(v, str)),
-    "int": ("integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "int": ("integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v in INT_RANGE),
     "bool": ("boolean", lambda v: isinstance(v, bool)),
     "object": ("object", lambda v: isinstance(v, dict)),
     "list": ("array", lambda v: isinstance(v, list)),
@@ -95,10 +102,25 @@ async def run(ctx: Context, name: str, arguments: Mapping[str, Any]) -> Any:
     if command is None:
         raise CommandError(f"The command {name} has not been found", "CommandNotFound")
     args = check_arguments(command, arguments)
+    return await guarded(ctx, name, lambda: command.handler(ctx, **args))
+
+
+async def guarded(ctx: Context, name: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``call()``; any failure comes out as a CommandError, nothing else.
+
+    The one net under every monitor request: a failure nobody foresaw (a bug
+    deep in the engine) is logged once with its traceback and answered as a
+    GenericError, and the monitor and its connection go on.
+    """
     try:
-        return await command.handler(ctx, **args)
+        return await call()
+    except CommandError:
+        raise
     except ChardevError as err:
         raise CommandError(str(err)) from None
+    except Exception as err:
+        log.error("%s: '%s' failed unexpectedly", ctx.monitor_name, name, exc_info=True)
+        raise CommandError(f"'{name}' failed unexpectedly: {describe_exception(err)}") from None
 
 
 # --- the commands ----------------------------------------------------------------

@@ -1,10 +1,14 @@
 """QMP (``-mon mode=control``): QEMU's machine protocol, as QEMU's clients expect it.
 
-Input is a stream of JSON values, not lines (``qemu.qmp`` sends no newline);
-every message out ends with ``\\r\\n``.  A connection starts in capabilities
-negotiation: only ``qmp_capabilities`` is accepted until it has been sent.
-Malformed input gets an error and the connection stays.  Error classes and
-texts are QEMU's.
+Input is a stream of JSON values, not lines (``qemu.qmp`` sends no newline),
+split by :class:`~tuicon.monitor.jsonstream.JsonStreamer` with QEMU's
+parser rules and limits (nesting 1024, 64 MiB per value, duplicate keys and
+non-finite numbers refused, ``0xFF`` resynchronises); every message out ends
+with ``\\r\\n``.  A connection starts in capabilities negotiation: only
+``qmp_capabilities`` is accepted until it has been sent.  Malformed input,
+and any failure inside a command, gets an error and the connection stays.
+Error classes and texts are QEMU's.  A client that stops reading is dropped
+once 8 MiB of output wait for it.
 
 Events (tuicon's, named in QEMU's style; ``data`` is ``{"id": ...}``):
 ``CHARDEV_OPENED`` and ``CHARDEV_CLOSED`` when a chardev's backend opens or
@@ -14,7 +18,9 @@ after a hot-swap, ``CHARDEV_ADDED`` and ``CHARDEV_REMOVED``.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +29,7 @@ from ..chardev.manager import ManagerEvent
 from . import commands
 from .base import Monitor
 from .commands import CommandError
+from .jsonstream import JsonError, JsonStreamer
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -35,76 +42,27 @@ EVENT_NAMES = {
     "removed": "CHARDEV_REMOVED",
 }
 ALLOWED_MEMBERS = {"execute", "arguments", "id", "exec-oob"}
+YIELD_EVERY = 64
+"""Requests handled in a row before the loop gets a turn (other consoles go on)."""
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(", ", ": ")).encode() + b"\r\n"
+def encode(message: dict[str, Any], pretty: bool = False) -> bytes:
+    """One message as QMP sends it; an ``id`` nested 1024 deep is echoed too."""
+    options: dict[str, Any] = {"indent": 4} if pretty else {"separators": (", ", ": ")}
+    try:
+        text = json.dumps(message, **options)
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + 2500)  # json's C encoder counts nesting as recursion
+        try:
+            text = json.dumps(message, **options)
+        finally:
+            sys.setrecursionlimit(limit)
+    return text.encode() + b"\r\n"
 
 
 def error(desc: str, error_class: str = "GenericError") -> dict[str, Any]:
     return {"error": {"class": error_class, "desc": desc}}
-
-
-class JsonStream:
-    """Splits a byte stream into JSON values; a value may span reads."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._decoder = json.JSONDecoder()
-        self._pending = b""
-
-    def feed(self, data: bytes) -> list[Any | ValueError]:
-        """The complete values in ``data`` (and before); a ValueError for each bad one."""
-        text = (self._pending + data).decode("utf-8", errors="replace")
-        self._pending = b""
-        self._buffer += text
-        out: list[Any | ValueError] = []
-        while True:
-            stripped = self._buffer.lstrip()
-            if not stripped:
-                self._buffer = ""
-                return out
-            try:
-                value, end = self._decoder.raw_decode(stripped)
-            except json.JSONDecodeError as err:
-                if err.pos >= len(stripped) or _unfinished(stripped):
-                    self._buffer = stripped
-                    return out  # wait for the rest of the value
-                out.append(ValueError(f"JSON parse error, {err.msg}"))
-                self._buffer = _skip_bad_value(stripped, err.pos)
-                continue
-            out.append(value)
-            self._buffer = stripped[end:]
-
-
-def _unfinished(text: str) -> bool:
-    """True while brackets are still open outside strings: more input may complete it."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth > 0 or in_string
-
-
-def _skip_bad_value(text: str, pos: int) -> str:
-    """Drop a broken value: up to the end of its line, or its closing bracket."""
-    newline = text.find("\n", pos)
-    if newline >= 0:
-        return text[newline + 1:]
-    return ""
 
 
 class QmpMonitor(Monitor):
@@ -114,28 +72,40 @@ class QmpMonitor(Monitor):
         super().__init__(session, chardev_id)
         self.pretty = pretty
         self.negotiated = False
-        self._stream = JsonStream()
+        self._stream = JsonStreamer()
+        # Input is handled after it arrives, so a client may be gone (and the
+        # next one connected) while its last requests still run: connections
+        # are counted as they come and go (``_live``) and as the handling
+        # reaches them (``_handled``); answers for a gone client are dropped.
+        self._live = 0
+        self._handled = 0
         self._unsubscribe = session.chardevs.subscribe(self._on_manager_event)
 
     def _event(self, event: ChardevEvent) -> None:
         if event in (ChardevEvent.OPENED, ChardevEvent.CLOSED):
-            self.negotiated = False  # now: events must not reach a client before its greeting
+            self._live += 1
         super()._event(event)
 
     async def on_event(self, event: ChardevEvent) -> None:
+        if event not in (ChardevEvent.OPENED, ChardevEvent.CLOSED):
+            return
+        # A connection starts or ends: a fresh session, with nothing left of the last.
+        self._handled += 1
+        self.negotiated = False
+        self._stream = JsonStreamer()
         if event is ChardevEvent.OPENED:
-            # A new client: a fresh session, starting with the greeting.
-            self.negotiated = False
-            self._stream = JsonStream()
             version = await commands.query_version(self.ctx)
             self.reply({"QMP": {"version": version, "capabilities": []}})
 
     async def on_data(self, data: bytes) -> None:
-        for value in self._stream.feed(data):
-            if isinstance(value, ValueError):
+        for count, value in enumerate(self._stream.feed(data), 1):
+            if isinstance(value, JsonError):
                 self.reply(error(str(value)))
             else:
                 self.reply(await self.dispatch(value))
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a flood of input must not starve the other consoles
 
     async def dispatch(self, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict):
@@ -175,10 +145,9 @@ class QmpMonitor(Monitor):
         return {"return": result}
 
     def reply(self, message: dict[str, Any]) -> None:
-        if self.pretty:
-            self.send(json.dumps(message, indent=4).encode() + b"\r\n")
-        else:
-            self.send(encode(message))
+        """Answer the client whose input is being handled (if it is still there)."""
+        if self._handled == self._live:
+            self.send(encode(message, self.pretty))
 
     def _on_manager_event(self, event: ManagerEvent) -> None:
         name = EVENT_NAMES.get(event.kind)

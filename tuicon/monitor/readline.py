@@ -17,9 +17,12 @@ switches, and the prompt is shown again when the monitor gets the focus.
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 from typing import TYPE_CHECKING, Any
 
-from ..chardev import ChardevError, ChardevEvent
+from ..chardev import ChardevEvent
+from ..chardev.options import ascii_number, shown
 from . import commands
 from .base import Monitor
 from .commands import CommandError
@@ -30,6 +33,10 @@ if TYPE_CHECKING:
 PROMPT = "(tuicon) "
 BANNER = "tuicon monitor - type 'help' for more information"
 HISTORY = 100
+MAX_LINE = 1 << 18
+"""Characters a line may hold; typing past it is ignored (the line stays bounded)."""
+MAX_ESCAPE = 16
+"""An escape sequence longer than this is not one tuicon knows: it is dropped."""
 
 HMP_HELP = [
     ("help [command]", "show this help, or one command's"),
@@ -48,25 +55,31 @@ HMP_HELP = [
 
 
 class LineEditor:
-    """The line being typed: insert, move, delete, history; returns what to echo."""
+    """The line being typed: insert, move, delete, history; returns what to echo.
+
+    The line is a list of characters, so typing at the end costs the same
+    whatever the length (a pasted 200,000-character line is linear); an edit
+    in the middle redraws only the tail, as a terminal needs.  Lines are
+    capped at ``MAX_LINE`` characters; the rest is ignored.
+    """
 
     def __init__(self) -> None:
-        self.line = ""
+        self.chars: list[str] = []
         self.cursor = 0
         self.history: list[str] = []
         self._browse = 0
         self._escape = ""
+
+    @property
+    def line(self) -> str:
+        return "".join(self.chars)
 
     def key(self, ch: str) -> tuple[str, str | None]:
         """Handle one character: (text to echo, finished line or None)."""
         if self._escape:
             return self._escape_key(ch), None
         if ch in "\r\n":
-            line, self.line, self.cursor = self.line, "", 0
-            if line.strip() and (not self.history or self.history[-1] != line):
-                self.history = (self.history + [line])[-HISTORY:]
-            self._browse = len(self.history)
-            return "\r\n", line
+            return "\r\n", self._finish()
         if ch == "\x1b":
             self._escape = ch
             return "", None
@@ -75,16 +88,25 @@ class LineEditor:
         if ch == "\x15":  # C-u
             return self._replace(""), None
         if ch == "\x03":  # C-c
-            self.line, self.cursor = "", 0
+            self.chars, self.cursor = [], 0
             return f"^C\r\n{PROMPT}", None
         if ch < " ":
             return "", None  # other control keys: ignored
         return self._insert(ch), None
 
+    def _finish(self) -> str:
+        line = self.line
+        self.chars, self.cursor = [], 0
+        if line.strip() and (not self.history or self.history[-1] != line):
+            self.history = (self.history + [line])[-HISTORY:]
+        self._browse = len(self.history)
+        return line
+
     def _escape_key(self, ch: str) -> str:
         self._escape += ch
         seq = self._escape
-        if seq in ("\x1b[", "\x1bO") or (seq.startswith("\x1b[") and ch.isdigit()):
+        if len(seq) < MAX_ESCAPE and (
+                seq in ("\x1b[", "\x1bO") or (seq.startswith("\x1b[") and ch.isdigit())):
             return ""  # not complete yet
         self._escape = ""
         final = seq[-1]
@@ -92,7 +114,7 @@ class LineEditor:
             return self._recall(-1)
         if seq in ("\x1b[B", "\x1bOB"):
             return self._recall(+1)
-        if final == "C" and self.cursor < len(self.line):
+        if final == "C" and self.cursor < len(self.chars):
             self.cursor += 1
             return "\x1b[C"
         if final == "D" and self.cursor > 0:
@@ -102,33 +124,41 @@ class LineEditor:
             moved, self.cursor = self.cursor, 0
             return "\b" * moved
         if final == "F" or seq == "\x1b[4~":
-            rest, self.cursor = self.line[self.cursor:], len(self.line)
+            rest, self.cursor = "".join(self.chars[self.cursor:]), len(self.chars)
             return rest
-        if seq == "\x1b[3~" and self.cursor < len(self.line):  # Delete
-            self.line = self.line[:self.cursor] + self.line[self.cursor + 1:]
+        if seq == "\x1b[3~" and self.cursor < len(self.chars):  # Delete
+            del self.chars[self.cursor]
             return self._redraw_tail(erase=1)
         return ""
 
     def _insert(self, ch: str) -> str:
-        self.line = self.line[:self.cursor] + ch + self.line[self.cursor:]
+        if len(self.chars) >= MAX_LINE:
+            return ""
+        if self.cursor == len(self.chars):  # the usual case: typing at the end
+            self.chars.append(ch)
+            self.cursor += 1
+            return ch
+        self.chars.insert(self.cursor, ch)
         self.cursor += 1
         return ch + self._redraw_tail(erase=0)
 
     def _backspace(self) -> str:
         if self.cursor == 0:
             return ""
-        self.line = self.line[:self.cursor - 1] + self.line[self.cursor:]
         self.cursor -= 1
+        del self.chars[self.cursor]
         return "\b" + self._redraw_tail(erase=1)
 
     def _redraw_tail(self, erase: int) -> str:
-        tail = self.line[self.cursor:]
-        return tail + " " * erase + "\b" * (len(tail) + erase)
+        tail = self.chars[self.cursor:]
+        if not tail:
+            return " " * erase + "\b" * erase
+        return "".join(tail) + " " * erase + "\b" * (len(tail) + erase)
 
     def _replace(self, text: str) -> str:
         back = "\b" * self.cursor
-        old_len = len(self.line)
-        self.line, self.cursor = text, len(text)
+        old_len = len(self.chars)
+        self.chars, self.cursor = list(text), len(text)
         pad = max(0, old_len - len(text))
         return back + text + " " * pad + "\b" * pad
 
@@ -146,9 +176,10 @@ class ReadlineMonitor(Monitor):
     def __init__(self, session: Session, chardev_id: str) -> None:
         super().__init__(session, chardev_id)
         self.editor = LineEditor()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def say(self, text: str) -> None:
-        self.send(text.replace("\n", "\r\n").encode())
+        self.send(text.replace("\n", "\r\n").encode("utf-8", "replace"))
 
     async def on_event(self, event: ChardevEvent) -> None:
         if event is ChardevEvent.OPENED and self.focused:
@@ -157,13 +188,24 @@ class ReadlineMonitor(Monitor):
             self.say(f"\n{PROMPT}{self.editor.line}")
 
     async def on_data(self, data: bytes) -> None:
-        for ch in data.decode("utf-8", errors="replace"):
-            echo, line = self.editor.key(ch)
-            if echo:
-                self.send(echo.encode())
+        # A character split across two reads is decoded once both halves are here.
+        text = self._decoder.decode(data)
+        echo: list[str] = []  # one send per read, not one per character
+        for ch in text:
+            out, line = self.editor.key(ch)
+            echo.append(out)
             if line is not None:
+                self._echo(echo)
                 await self.execute(line)
                 self.say(PROMPT)
+                await asyncio.sleep(0)  # many lines in one read: let the other consoles run
+        self._echo(echo)
+
+    def _echo(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        pieces.clear()
+        if text:
+            self.send(text.encode("utf-8", "replace"))
 
     async def execute(self, line: str) -> None:
         words = line.strip().split(None, 1)
@@ -171,11 +213,9 @@ class ReadlineMonitor(Monitor):
             return
         name, rest = words[0], (words[1] if len(words) > 1 else "")
         try:
-            await self._command(name, rest)
+            await commands.guarded(self.ctx, name, lambda: self._command(name, rest))
         except CommandError as err:
             self.say(f"Error: {err.desc}\n")
-        except ChardevError as err:
-            self.say(f"Error: {err}\n")
 
     async def _command(self, name: str, rest: str) -> None:
         run = lambda cmd, **args: commands.run(self.ctx, cmd, args)  # noqa: E731
@@ -203,9 +243,10 @@ class ReadlineMonitor(Monitor):
             await run("ringbuf-write", device=device, data=data)
         elif name == "ringbuf_read":
             device, size = _args(name, rest, 2)
-            if not size.isdigit():
-                raise CommandError("Parameter 'size' expects a number")
-            text = await run("ringbuf-read", device=device, size=int(size))
+            count = ascii_number(size)
+            if count is None:
+                raise CommandError(f"Parameter 'size' expects a number, not '{shown(size)}'")
+            text = await run("ringbuf-read", device=device, size=count)
             self.say(text.replace("\r\n", "\n") + "\n")
         elif name == "device_add":
             await self._device_add(rest.strip())

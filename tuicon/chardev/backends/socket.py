@@ -466,7 +466,12 @@ class SocketChardev(Chardev):
 
     def _disconnect(self) -> None:
         if self.conn is not None and self.conn.transport is not None:
-            self.conn.transport.close()
+            transport = self.conn.transport
+            transport.close()
+            if transport.get_write_buffer_size():
+                # close() waits for the peer to take what is queued: a peer that
+                # does not read would keep the connection (and the memory) forever.
+                transport.abort()
 
     # -- lifetime -----------------------------------------------------------------------
 

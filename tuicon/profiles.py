@@ -558,7 +558,7 @@ class ProfileStore:
         path = self.path(name)
         try:
             return read_profile_file(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             known = ", ".join(self.names()) or "none saved yet"
             raise ProfileError(f"profile '{name}' not found in {self.directory} (known: {known})") from None
 
@@ -601,7 +601,7 @@ class ProfileStore:
         path = self.last_session_path
         try:
             text = read_profile_file(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return loads(text, str(path))
 
@@ -641,7 +641,7 @@ class ProfileStore:
         try:
             old = read_profile_file(path)
             loads(old, str(path))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except ProfileError as err:
             if not keep_broken:
@@ -693,14 +693,15 @@ def read_profile_file(path: Path) -> str:
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise
     except (OSError, ValueError) as err:
         raise ProfileError(f"{path}: cannot read: {_os_reason(err)}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ProfileError(f"{path}: not a regular file ({_file_kind(mode)}); not read")
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ProfileError(f"{path}: not a regular file ({_file_kind(mode)}); not read")
         try:
             data = f.read(MAX_FILE_SIZE + 1)
         except OSError as err:

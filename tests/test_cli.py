@@ -10,6 +10,10 @@ import subprocess
 import sys
 
 import pytest
+import tomli_w
+
+from tuicon import cli
+from tuicon.cli import main
 
 
 def tuicon(*args: str, tmp_path) -> subprocess.CompletedProcess:
@@ -126,3 +130,111 @@ def test_headless_chardev_and_device_stop_on_sigterm(tmp_path):
             proc.communicate()
     assert proc.returncode == 0, err
     assert "everything closed" in out and "Traceback" not in err
+
+
+# --- untrusted strings and numbers: one line, status 1, from the command line and a profile ---
+
+LONG_LABEL = "a" * 64 + ".example"
+SERVER = "server=on,wait=off"
+UDP_BACKEND_BUG = pytest.mark.xfail(
+    strict=True, reason="udp backend (tuicon/chardev/backends/udp.py): an address that does not"
+                        " resolve makes open() fail, then _close() raises AttributeError '_starting'")
+SOCKET_HOST_NOT_CHECKED = pytest.mark.xfail(
+    strict=True, reason="socket backend options (tuicon/chardev/backends/socket.py): a client's host"
+                        " that IDNA cannot encode is not refused; the client just stays disconnected")
+SOCKET_EMPTY_PATH = pytest.mark.xfail(
+    strict=True, reason="socket backend options (tuicon/chardev/backends/socket.py): path= (empty)"
+                        " is accepted and a server is started on it")
+# (chardev option string, the same as a profile's TOML entry, what the one line says)
+UNTRUSTED = [
+    pytest.param("null,id=a\0b", {"type": "null", "id": "a\0b"},
+                 "Parameter 'id' expects an identifier", id="NUL in an id"),
+    pytest.param("file,id=f,path=/tmp/a\0b", {"type": "file", "id": "f", "path": "/tmp/a\0b"},
+                 "Parameter 'path' must not contain a NUL character", id="NUL in a path"),
+    pytest.param("file,id=f,path=/tmp/\ud800", None, "holds a lone surrogate", id="surrogate in a path"),
+    pytest.param("socket,id=s,host=a\0b,port=1", {"type": "socket", "id": "s", "host": "a\0b", "port": "1"},
+                 "Parameter 'host' must not contain a NUL character", id="NUL in a host"),
+    pytest.param(f"socket,id=s,host=\ud800,port=1,{SERVER}", None, "holds a lone surrogate",
+                 id="surrogate in a host"),
+    pytest.param(f"socket,id=s,host={LONG_LABEL},port=1",
+                 {"type": "socket", "id": "s", "host": LONG_LABEL, "port": "1"},
+                 "is not a valid host name", id="host label over 63", marks=SOCKET_HOST_NOT_CHECKED),
+    pytest.param(f"udp,id=u,host={LONG_LABEL},port=1",
+                 {"type": "udp", "id": "u", "host": LONG_LABEL, "port": "1"},
+                 "is not a valid host name", id="udp host label over 63", marks=UDP_BACKEND_BUG),
+    pytest.param("socket,id=s,host=127.0.0.1,port=1,reconnect=" + "9" * 400,
+                 {"type": "socket", "id": "s", "host": "127.0.0.1", "port": "1",
+                  "reconnect": int("9" * 400)},
+                 "Parameter 'reconnect' expects a number", id="reconnect of 400 digits"),
+    pytest.param("ringbuf,id=r,size=" + "9" * 5000, {"type": "ringbuf", "id": "r", "size": "9" * 5000},
+                 "Parameter 'size' expects a size", id="size of 5000 digits"),
+    pytest.param(f"socket,id=s,host=127.0.0.1,port=\u00b2,{SERVER}",
+                 {"type": "socket", "id": "s", "host": "127.0.0.1", "port": "\u00b2",
+                  "server": True, "wait": False},
+                 "port '\u00b2' is not a number", id="port of superscript two"),
+    pytest.param("udp,id=u,host=127.0.0.1,port=9,localaddr=999.9.9.9",
+                 {"type": "udp", "id": "u", "host": "127.0.0.1", "port": "9", "localaddr": "999.9.9.9"},
+                 "999.9.9.9", id="localaddr 999.9.9.9", marks=UDP_BACKEND_BUG),
+    pytest.param(f"socket,id=s,path=,{SERVER}", {"type": "socket", "id": "s", "path": "",
+                                                 "server": True, "wait": False},
+                 "path= must not be empty", id="empty UNIX path", marks=SOCKET_EMPTY_PATH),
+    pytest.param(f"socket,id=s,path=\0abstract,{SERVER}",
+                 {"type": "socket", "id": "s", "path": "\0abstract", "server": True, "wait": False},
+                 "Parameter 'path' must not contain a NUL character", id="UNIX path starting with NUL"),
+    pytest.param(f"socket,id=s,path=/tmp/a\0b,{SERVER}",
+                 {"type": "socket", "id": "s", "path": "/tmp/a\0b", "server": True, "wait": False},
+                 "Parameter 'path' must not contain a NUL character", id="UNIX path holding NUL"),
+]
+
+
+def one_error_line(capsys, status: int) -> str:
+    out, err = capsys.readouterr()
+    assert status == 1, (out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tuicon: "), lines
+    assert "Traceback" not in out + err
+    return lines[0]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """Private config and state directories; a session that builds fails the test at once."""
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path))
+
+    def built(session, demo):
+        raise AssertionError("the session was built: the option was not refused")
+
+    monkeypatch.setattr(cli, "print_status", built)
+    return tmp_path
+
+
+# In-process: a real argv cannot hold a NUL, but main() must not care how it is called.
+@pytest.mark.parametrize(("option", "entry", "message"), UNTRUSTED)
+def test_untrusted_values_on_the_command_line(home, capsys, option, entry, message):
+    assert message in one_error_line(capsys, main(["--headless", "-chardev", option]))
+
+
+@pytest.mark.parametrize(("option", "entry", "message"), [p for p in UNTRUSTED if p.values[1]])
+def test_untrusted_values_in_a_profile(home, capsys, option, entry, message):
+    path = home / "tuicon" / "profiles" / "p.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text("version = 1\n" + tomli_w.dumps({"chardev": [entry]}))
+    line = one_error_line(capsys, main(["--headless", "--profile", "p"]))
+    assert str(path) in line and message in line, line
+
+
+def test_a_lone_surrogate_in_a_profile_is_not_toml(home, capsys):
+    path = home / "tuicon" / "profiles" / "p.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('version = 1\n[[chardev]]\nid = "f"\ntype = "file"\npath = "/tmp/\\ud800"\n')
+    assert "not valid TOML" in one_error_line(capsys, main(["--headless", "--profile", "p"]))
+
+
+def test_saving_a_profile_checks_every_option_first(home, capsys):
+    line = one_error_line(capsys, main(["-chardev", "null", "--save-profile", "x"]))
+    assert line == "tuicon: profile 'x' not saved: -chardev null: field 'id': chardev: no id specified"
+    line = one_error_line(capsys, main(["-chardev", "null,id=n", "-device", "echo,chardev=n",
+                                        "--save-profile", "x"]))
+    assert line.endswith("a device in a profile needs an id (add id=NAME)"), line
+    assert not (home / "tuicon" / "profiles" / "x.toml").exists()

@@ -216,7 +216,7 @@ async def test_failed_rename_leaves_the_old_profile(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(profiles.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ProfileError, match=r"cannot write .*p\.toml: No space left on device"):
         store.save("p", Profile(steps=[("chardev", "null,id=new")]))
     monkeypatch.undo()
     assert store.load("p").steps == [("chardev", "null,id=old")]
@@ -381,3 +381,55 @@ async def test_a_profile_naming_an_unplugged_serial_port_still_loads(sessions, t
     info = session.chardevs.info(session.chardevs.get("board"))
     assert not info.be_open and info.filename == f"disconnected:serial:{tmp_path}/ttyUSB7"
     assert session.devices.ids() == ["b"]
+
+
+INTERLEAVED = """\
+version = 1
+[[chardev]]
+id = "r"
+type = "ringbuf"
+mux = true
+[[ monitor ]]  # a readline monitor first: it is the mux's frontend 0
+chardev = "r"
+[[device]]
+id = "e"
+driver = "echo"
+chardev = "r"
+[["chardev"]]
+id = "late"
+type = "null"
+"""
+
+
+async def test_entries_are_built_in_file_order(sessions):
+    profile = loads(INTERLEAVED, "order.toml")
+    assert [kind for kind, _ in profile.steps] == ["chardev", "mon", "device", "chardev"]
+    session = sessions()
+    await session.apply(profile.steps)
+    # The mux numbers its frontends in the order they attach: the file's order.
+    frontends = [fe.owner for fe in session.chardevs.get("r").frontends()]
+    assert frontends == ["monitor 'r' (readline)", "echo 'e'"]
+    assert session.chardevs.ids() == ["r-base", "r", "late"]
+
+
+async def test_an_order_that_cannot_be_told_is_refused():
+    both_inline = 'version = 1\nchardev = [{id = "n", type = "null"}]\n[[device]]\nid = "e"\n' \
+                  'driver = "echo"\nchardev = "n"\n'
+    with pytest.raises(ProfileError, match=r"t\.toml: cannot tell the order of the entries \(1 chardev,"
+                                           r" 1 device, .*write each entry as its own table"):
+        loads(both_inline, "t.toml")
+    one_section = 'version = 1\nchardev = [{id = "a", type = "null"}, {id = "b", type = "null"}]\n'
+    assert loads(one_section).steps == [("chardev", "null,id=a"), ("chardev", "null,id=b")]
+
+
+async def test_a_profile_that_is_not_a_regular_file_is_not_read(tmp_path):
+    store = ProfileStore(tmp_path)
+    os.mkfifo(tmp_path / "fifo.toml")  # opening it for reading would wait for a writer
+    with pytest.raises(ProfileError, match=r"fifo\.toml: not a regular file \(a FIFO\); not read"):
+        store.load("fifo")
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")
+    with pytest.raises(ProfileError, match=r"not a regular file \(a character device\)"):
+        store.load("zero")
+    (tmp_path / "big.toml").write_text("version = 1\n" + "#" * (1 << 20))
+    with pytest.raises(ProfileError, match=r"big\.toml: larger than 1024 KiB"):
+        store.load("big")

@@ -14,8 +14,9 @@ from typing import Any, NoReturn
 from . import __version__
 from .chardev import ChardevError, backends
 from .chardev.aio import first_completed
+from .chardev.options import shown
 from .profiles import Profile, ProfileError, ProfileStore
-from .session import Session, Step, default_log_path, default_steps
+from .session import Session, Step, default_log_path, default_steps, make_private_directory
 
 EPILOG = """\
 Options are QEMU's and are processed in order, so later ones may refer to
@@ -190,21 +191,38 @@ def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, ui: dict[s
     return run_app(steps, ui=ui)
 
 
-def last_or_demo(store: ProfileStore) -> tuple[Profile, bool]:
-    """The session tuicon had when it last quit, else the demo (and whether it is the demo)."""
+def run_last_or_demo(store: ProfileStore, *, headless: bool) -> int:
+    """Plain ``tuicon``: the session it had when it last quit, else the demo.
+
+    A last session that does not load, or loads but does not build (a fixed
+    port now taken), never locks the user out: one line says why, the file is
+    moved aside as ``last-session.toml.bad`` and the demo opens instead.
+    """
     try:
         last = store.load_last_session()
     except ProfileError as err:
-        print(f"tuicon: not reopening the last session: {err}", file=sys.stderr)
+        set_aside_last_session(store, str(err))
         last = None
     if last is not None and last.steps:
-        return last, False
-    return Profile(steps=demo_steps()), True
+        try:
+            return run_session(last.steps, headless=headless, demo=False, ui=last.ui)
+        except ChardevError as err:
+            set_aside_last_session(store, f"{store.last_session_path}: does not build: {err}")
+    return run_session(demo_steps(), headless=headless, demo=True, ui={})
+
+
+def set_aside_last_session(store: ProfileStore, reason: str) -> None:
+    try:
+        where = f"moved to {store.set_aside_last_session()}"
+    except ProfileError as err:
+        where = str(err)
+    print(f"tuicon: last session not reopened: {reason}; {where}; opening the demo",
+          file=sys.stderr, flush=True)
 
 
 def demo_steps() -> list[Step]:
     log_path = default_log_path()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_directory(log_path.parent)
     return default_steps(log_path)
 
 
@@ -237,7 +255,10 @@ def profile_command(argv: Sequence[str], store: ProfileStore) -> int:
 
 
 def save_profile(name: str, steps: list[Step], store: ProfileStore) -> int:
-    path = store.save(name, Profile(steps=steps))
+    try:
+        path = store.save(name, Profile(steps=steps))
+    except ProfileError as err:
+        raise ProfileError(f"profile '{name}' not saved: {err}") from None
     print(f"saved profile '{name}' to {path}")
     return 0
 
@@ -256,16 +277,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.save_profile:
             return save_profile(args.save_profile, steps, store)
-        demo, ui = False, {}
+        ui: dict[str, Any] = {}
         if args.profile:
             profile = store.load(args.profile)
             steps, ui = profile.steps + steps, profile.ui
         elif not steps:
-            profile, demo = last_or_demo(store)
-            steps, ui = profile.steps, profile.ui
-        return run_session(steps, headless=args.headless, demo=demo, ui=ui)
+            return run_last_or_demo(store, headless=args.headless)
+        return run_session(steps, headless=args.headless, demo=False, ui=ui)
     except (CommandLineError, ChardevError) as err:
         print(f"tuicon: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # HOME or a state directory that cannot be used, say
+        where = f" ({shown(str(err.filename))})" if err.filename else ""
+        print(f"tuicon: {err.strerror or err}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -43,6 +43,7 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -65,6 +66,7 @@ from .chardev.options import (
     escape_value,
     format_value,
     parse_cli,
+    shown,
     split_option_string,
 )
 from .chardev.registry import backends
@@ -77,6 +79,14 @@ if TYPE_CHECKING:
 VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 UI_KEYS = {"theme": str, "pane-order": list}
+MAX_FILE_SIZE = 1 << 20
+"""A profile is a few kilobytes; anything past this is not one (and is not read)."""
+SECTIONS = {"chardev": "chardev", "device": "device", "monitor": "mon"}
+"""The TOML arrays of tables, and the session step each entry becomes."""
+_HEADER_RE = re.compile(
+    r"""^[ \t]*\[\[[ \t]*(["']?)(chardev|device|monitor)\1[ \t]*\]\][ \t]*(?:#.*)?\r?$""",
+    re.MULTILINE,
+)
 
 
 class ProfileError(ChardevError):
@@ -102,7 +112,11 @@ class Profile:
 
 
 def dumps(profile: Profile) -> str:
-    """The TOML text of a profile: one ``[[chardev]]``-style table per entry, in order."""
+    """The TOML text of a profile: one ``[[chardev]]``-style table per entry, in order.
+
+    Every step is checked as the command line would check it first, so a
+    mistake is a :class:`ProfileError` naming the option, never a crash.
+    """
     # Written table by table: tomli-w alone would squeeze short entries
     # into inline tables, which are harder to edit by hand.
     chunks = [
@@ -112,45 +126,96 @@ def dumps(profile: Profile) -> str:
     if profile.ui:
         chunks.append("\n[ui]\n" + tomli_w.dumps(dict(profile.ui)))
     for kind, text in profile.steps:
-        table = _step_to_table(kind, text)
-        chunks.append(f"\n[[{_TABLE_OF_KIND[kind]}]]\n" + tomli_w.dumps(table))
+        where = f"-{kind} {shown(text, 60)}"
+        table = _step_to_table(kind, text, where)
+        chunk = f"\n[[{_TABLE_OF_KIND[kind]}]]\n" + tomli_w.dumps(table)
+        try:
+            chunk.encode("utf-8")
+        except UnicodeEncodeError:
+            # A Linux path may be any bytes; a TOML file is UTF-8 text.
+            raise ProfileError(f"{where}: a value is not valid UTF-8 text;"
+                               " a profile cannot hold it") from None
+        chunks.append(chunk)
     return "".join(chunks)
 
 
 def loads(text: str, source: str = "<profile>") -> Profile:
-    """Parse and check a profile; every error names ``source``, the entry and the field."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ProfileError(f"{source}: not valid TOML: {err}") from None
+    """Parse and check a profile; every error is one line naming ``source``, the entry and the field."""
+    doc = _parse_toml(text, source)
     version = doc.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:  # noqa: E721 -- true is not 1
         raise ProfileError(
-            f"{source}: field 'version' must be {VERSION} (got {version!r});"
+            f"{source}: field 'version' must be {VERSION} (got {_shown_value(version)});"
             " this tuicon reads profile version 1"
         )
-    unknown = set(doc) - {"version", "ui", "chardev", "device", "monitor"}
+    unknown = set(doc) - {"version", "ui", *SECTIONS}
     if unknown:
         raise ProfileError(
-            f"{source}: unknown section '{sorted(unknown)[0]}'"
+            f"{source}: unknown section '{shown(sorted(unknown)[0])}'"
             " (allowed: version, ui, chardev, device, monitor)"
         )
     profile = Profile(ui=_check_ui(doc.get("ui", {}), source))
-    for kind, section in (("chardev", "chardev"), ("device", "device"), ("mon", "monitor")):
-        entries = doc.get(section, [])
-        if not isinstance(entries, list):
-            raise ProfileError(f"{source}: '{section}' must be an array of tables ([[{section}]])")
-        for index, entry in enumerate(entries, 1):
-            where = f"{source}: {section} #{index}"
-            if not isinstance(entry, dict):
-                raise ProfileError(f"{where}: must be a table")
-            if "id" in entry:
-                where += f" (id '{entry['id']}')"
-            profile.steps.append((kind, _table_to_step(kind, entry, where)))
+    for section, index, entry in _entries_in_file_order(doc, text, source):
+        where = f"{source}: {section} #{index}"
+        if not isinstance(entry, dict):
+            raise ProfileError(f"{where}: must be a table")
+        if "id" in entry:
+            where += f" (id '{shown(str(entry['id']))}')"
+        kind = SECTIONS[section]
+        profile.steps.append((kind, _table_to_step(kind, entry, where)))
     return profile
 
 
-_TABLE_OF_KIND = {"chardev": "chardev", "device": "device", "mon": "monitor"}
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"{source}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise ProfileError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError as err:  # an integer beyond Python's digit limit, say
+        raise ProfileError(f"{source}: not valid TOML: {shown(str(err), 80)}") from None
+
+
+def _entries_in_file_order(
+    doc: Mapping[str, Any], text: str, source: str
+) -> Iterator[tuple[str, int, Any]]:
+    """``(section, index, entry)`` for every entry, in the order the file lists them.
+
+    tomllib keeps each array in order but not the order across them, and
+    that order matters: it is the order of the command line, which decides
+    a mux's frontend numbers and what a later entry may refer to.  It is
+    recovered from the ``[[section]]`` headers, cross-checked against what
+    tomllib parsed.
+    """
+    arrays: dict[str, list[Any]] = {}
+    for section in SECTIONS:
+        entries = doc.get(section, [])
+        if not isinstance(entries, list):
+            raise ProfileError(f"{source}: '{section}' must be an array of tables ([[{section}]])")
+        if entries:
+            arrays[section] = entries
+    headers = [match.group(2) for match in _HEADER_RE.finditer(text)]
+    counts_match = all(headers.count(section) == len(arrays.get(section, ())) for section in SECTIONS)
+    if len(arrays) > 1 and not counts_match:
+        found = ", ".join(f"{len(entries)} {section}" for section, entries in arrays.items())
+        raise ProfileError(
+            f"{source}: cannot tell the order of the entries ({found}, not all written as"
+            " [[chardev]] / [[device]] / [[monitor]] tables); write each entry as its own table"
+        )
+    order = headers if counts_match else [section for section in arrays for _ in arrays[section]]
+    taken = dict.fromkeys(SECTIONS, 0)
+    for section in order:
+        taken[section] += 1
+        yield section, taken[section], arrays[section][taken[section] - 1]
+
+
+_TABLE_OF_KIND = {kind: section for section, kind in SECTIONS.items()}
+
+
+def _shown_value(value: Any) -> str:
+    """A TOML value in an error: its type and a short, one-line repr."""
+    return f"{type(value).__name__} {shown(repr(value))}" if value is not None else "nothing"
 
 
 def _check_ui(ui: Any, source: str) -> dict[str, Any]:
@@ -159,9 +224,13 @@ def _check_ui(ui: Any, source: str) -> dict[str, Any]:
     for key, value in ui.items():
         expected = UI_KEYS.get(key)
         if expected is None:
-            raise ProfileError(f"{source}: ui: unknown field '{key}' (allowed: {', '.join(UI_KEYS)})")
+            raise ProfileError(
+                f"{source}: ui: unknown field '{shown(key)}' (allowed: {', '.join(UI_KEYS)})"
+            )
         if not isinstance(value, expected):
             raise ProfileError(f"{source}: ui: field '{key}' must be a {expected.__name__}")
+        if expected is list and not all(isinstance(item, str) for item in value):
+            raise ProfileError(f"{source}: ui: field '{key}' must be an array of strings")
     return dict(ui)
 
 
@@ -206,7 +275,7 @@ def _table_to_step(kind: str, entry: Mapping[str, Any], where: str) -> str:
         info = by_name.get(key)
         if info is None:
             allowed = ", ".join(sorted(by_name)) or "none"
-            raise ProfileError(f"{where}: unknown field '{key}' (allowed: {allowed})")
+            raise ProfileError(f"{where}: unknown field '{shown(str(key))}' (allowed: {allowed})")
         parts += _field_parts(info, value, where)
     text = ",".join(parts)
     _validate(kind, text, where)
@@ -225,9 +294,7 @@ def _field_parts(info: OptionInfo, value: Any, where: str) -> list[str]:
     if wrong_bool or not isinstance(value, expected):
         want = {Kind.STR: "a string", Kind.INT: "an integer", Kind.SIZE: "an integer or size",
                 Kind.BOOL: "true or false", Kind.STRLIST: "an array of strings"}[info.kind]
-        raise ProfileError(
-            f"{where}: field '{info.name}' must be {want} (got {type(value).__name__} {value!r})"
-        )
+        raise ProfileError(f"{where}: field '{info.name}' must be {want} (got {_shown_value(value)})")
     if info.kind is Kind.STRLIST:
         if not all(isinstance(item, str) for item in value):
             raise ProfileError(f"{where}: field '{info.name}' must be an array of strings")
@@ -241,9 +308,13 @@ def _validate(kind: str, text: str, where: str) -> None:
     try:
         if kind == "chardev":
             parse_cli(text, backends)
-        else:
-            driver, _, props = DeviceManager.split_cli(text)
+        elif kind == "device":
+            driver, device_id, props = DeviceManager.split_cli(text)
             DeviceManager.build_options(driver, props, cli=True)
+            if device_id is None:
+                raise ProfileError(f"{where}: a device in a profile needs an id (add id=NAME)")
+    except ProfileError:
+        raise
     except ChardevError as err:
         option = getattr(err, "option", None)
         field_note = f"field '{option}': " if option else ""
@@ -260,12 +331,21 @@ def _monitor_step(entry: Mapping[str, Any], where: str) -> str:
         raise ProfileError(f"{where}: {field_note}{err}") from None
 
 
-def _step_to_table(kind: str, text: str) -> dict[str, Any]:
-    """A command-line argument as a TOML table with typed values."""
-    items = split_option_string(text)
+def _step_to_table(kind: str, text: str, where: str) -> dict[str, Any]:
+    """A command-line argument as a TOML table with typed values (checked first)."""
+    if kind not in _TABLE_OF_KIND:
+        raise ProfileError(f"{where}: not a -chardev, -device or -mon option")
+    _validate(kind, text, where)
+    try:
+        items = split_option_string(text)
+    except ChardevError as err:
+        raise ProfileError(f"{where}: {err}") from None
     table: dict[str, Any] = {}
     if kind == "mon":
-        return parse_monitor_options(text).table()
+        try:
+            return parse_monitor_options(text).table()
+        except ChardevError as err:
+            raise ProfileError(f"{where}: {err}") from None
     head = items[0][0]
     pairs = dict((k, v) for k, v in items[1:])
     table["id"] = pairs.pop("id")
@@ -296,6 +376,52 @@ def profile_of(session: Session, ui: Mapping[str, Any] | None = None) -> Profile
     if monitors is not None:
         profile.steps += [("mon", text) for text in monitors.cli_args()]
     return profile
+
+
+def savable_steps(steps: list[Step]) -> tuple[list[Step], list[str]]:
+    """The steps a profile can hold, and a note for each one left out.
+
+    A step is left out when it cannot be written (its own error is given),
+    and so is every later step that names a chardev already left out.
+    """
+    kept: list[Step] = []
+    notes: list[str] = []
+    gone: set[str] = set()
+    for kind, text in steps:
+        own, uses = _ids_of_step(kind, text)
+        what = f"{kind if kind != 'mon' else 'monitor'} '{shown(own or text)}'"
+        needed = sorted(uses & gone)
+        if needed:
+            notes.append(f"{what} (it uses '{needed[0]}')")
+        else:
+            try:
+                # The last session is saved entry by entry so that nothing wrong
+                # with one of them, whatever it is, loses the others.
+                loads(dumps(Profile(steps=[(kind, text)])))
+            except Exception as err:  # noqa: BLE001 -- reported, never raised
+                reason = str(err) if isinstance(err, ProfileError) else f"{what}: {err!r}"
+                notes.append(shown(reason, 160))
+            else:
+                kept.append((kind, text))
+                continue
+        if own:
+            gone.add(own)
+    return kept, notes
+
+
+_REFERENCES = ("chardev", "peer", "mux-be-id")
+
+
+def _ids_of_step(kind: str, text: str) -> tuple[str | None, set[str]]:
+    """A step's own id and the chardev ids it refers to (nothing if it does not parse)."""
+    try:
+        items = split_option_string(text)
+    except ChardevError:
+        return None, set()
+    values = {key: value for key, value in items if value is not None}
+    uses = {value for key, value in values.items()
+            if key in _REFERENCES or key.startswith("chardevs.")}
+    return values.get("id") if kind != "mon" else None, uses
 
 
 def chardev_steps(session: Session) -> list[Step]:
@@ -421,12 +547,10 @@ class ProfileStore:
     def read_text(self, name: str) -> str:
         path = self.path(name)
         try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            return read_profile_file(path)
+        except (FileNotFoundError, NotADirectoryError):
             known = ", ".join(self.names()) or "none saved yet"
             raise ProfileError(f"profile '{name}' not found in {self.directory} (known: {known})") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ProfileError(f"{path}: cannot read: {err}") from None
 
     def load(self, name: str) -> Profile:
         return loads(self.read_text(name), str(self.path(name)))
@@ -442,28 +566,56 @@ class ProfileStore:
         """Where the app keeps the session it had when it quit (not a named profile)."""
         return self.directory.parent / "last-session.toml"
 
-    def save_last_session(self, profile: Profile) -> None:
-        self._save(self.last_session_path, profile, keep_broken=False)
+    def save_last_session(self, profile: Profile) -> list[str]:
+        """Save what can be saved; returns what was left out (see ``save_problem``).
+
+        One entry that cannot be written (a path that is not UTF-8, say) must
+        not lose the whole session: it is left out, with whatever needs it.
+        """
+        steps, left_out = savable_steps(profile.steps)
+        self.save_problem = None
+        try:
+            self._save(self.last_session_path, replace(profile, steps=steps), keep_broken=False)
+        except ProfileError as err:
+            self.save_problem = f"last session not saved: {err}"
+            raise
+        if left_out:
+            self.save_problem = "last session saved without " + "; ".join(left_out)
+        return left_out
+
+    save_problem: str | None = None
+    """What went wrong with the last :meth:`save_last_session` (one line), if anything."""
 
     def load_last_session(self) -> Profile | None:
         """The session tuicon had when it last quit, if there is one."""
         path = self.last_session_path
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            text = read_profile_file(path)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ProfileError(f"{path}: cannot read: {err}") from None
         return loads(text, str(path))
+
+    def set_aside_last_session(self) -> Path:
+        """Move a last session that does not load or build to ``last-session.toml.bad``."""
+        path = self.last_session_path
+        bad = path.with_name(path.name + ".bad")
+        try:
+            os.replace(path, bad)
+        except OSError as err:
+            raise ProfileError(f"cannot move {path} aside: {err.strerror or err}") from None
+        return bad
 
     def _save(self, path: Path, profile: Profile, *, keep_broken: bool) -> None:
         text = dumps(profile)
         loads(text, str(path))  # never write what could not be read back
-        with self._locked(path):
-            old = self._current_text(path, keep_broken)
-            if old is not None:
-                _atomic_write(path.with_name(path.name + ".bak"), old)
-            _atomic_write(path, text)
+        try:
+            with self._locked(path):
+                old = self._current_text(path, keep_broken)
+                if old is not None:
+                    atomic_write(path.with_name(path.name + ".bak"), old)
+                atomic_write(path, text)
+        except OSError as err:
+            raise ProfileError(f"cannot write {path}: {err.strerror or err}") from None
 
     def delete(self, name: str) -> None:
         path = self.path(name)
@@ -474,16 +626,16 @@ class ProfileStore:
                 raise ProfileError(f"profile '{name}' not found in {self.directory}") from None
 
     def _current_text(self, path: Path, keep_broken: bool) -> str | None:
-        """The existing file's text; refuses to replace one that does not parse."""
+        """The existing file's text (to keep as .bak); refuses to replace one that does not load."""
+        old: str | None = None
         try:
-            old = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
+            old = read_profile_file(path)
             loads(old, str(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
         except ProfileError as err:
             if not keep_broken:
-                return old  # still kept, as the .bak
+                return old  # replaced all the same; kept as the .bak if it was text
             raise ProfileError(
                 f"not overwriting {path}: it does not load ({err}); fix it, or delete it"
                 " with 'tuicon profile delete'"
@@ -501,7 +653,7 @@ class ProfileStore:
             os.close(lock)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     """Temporary file in the same directory, fsync, rename, fsync the directory."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -519,3 +671,45 @@ def _atomic_write(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def read_profile_file(path: Path) -> str:
+    """A profile's text, read safely: a regular file, at most 1 MiB, UTF-8.
+
+    A FIFO, a device (``/dev/zero``) or a symlink to one is refused without
+    reading it, so a bad file can never hang or exhaust tuicon at start-up.
+    Raises FileNotFoundError if there is no file, ProfileError otherwise.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except (OSError, ValueError) as err:
+        raise ProfileError(f"{path}: cannot read: {_os_reason(err)}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ProfileError(f"{path}: not a regular file ({_file_kind(mode)}); not read")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(MAX_FILE_SIZE + 1)
+        except OSError as err:
+            raise ProfileError(f"{path}: cannot read: {_os_reason(err)}") from None
+    if len(data) > MAX_FILE_SIZE:
+        raise ProfileError(f"{path}: larger than {MAX_FILE_SIZE // 1024} KiB; not a profile")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {err.start})") from None
+
+
+def _os_reason(err: Exception) -> str:
+    return getattr(err, "strerror", None) or str(err)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
+             (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a file")

@@ -8,15 +8,35 @@ from typing import Any
 
 import platformdirs
 
-from .chardev import ChardevManager
+from .chardev import ChardevError, ChardevManager
 from .devices import DeviceManager
 
 Step = tuple[str, str]
 """One command-line option in order: ("chardev" | "device", argument)."""
 
 
+def state_directory() -> Path:
+    """tuicon's state directory (logs, crash reports): private to the user."""
+    return Path(platformdirs.user_state_dir("tuicon"))
+
+
 def default_log_path() -> Path:
     return Path(platformdirs.user_log_dir("tuicon")) / "console.log"
+
+
+def make_private_directory(path: Path) -> Path:
+    """Create ``path`` (and tuicon's state directory above it) as 0700: logs hold what was typed.
+
+    Raises ChardevError, naming the directory, if it cannot be made.
+    """
+    state = state_directory()
+    for directory in ([state] if path.is_relative_to(state) else []) + [path]:
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as err:
+            raise ChardevError(f"cannot create the directory {directory}: {err.strerror or err}"
+                               " (check HOME and XDG_STATE_HOME)") from None
+    return path
 
 
 def default_steps(log_path: Path) -> list[Step]:

@@ -8,15 +8,21 @@ the panes whose content changed, however fast the data comes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import math
+import os
+import sys
+import time
 import tomllib
+import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-import tomli_w
-from textual.app import App, ComposeResult, SystemCommand
+from rich.console import Console
+from textual.app import App, AutopilotCallbackType, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
@@ -25,11 +31,13 @@ from textual.widgets import Footer, Header
 
 from ..chardev import ChardevError
 from ..chardev.manager import ManagerEvent
+from ..chardev.options import shown
 from ..profiles import ProfileError, ProfileStore, profile_of
-from ..session import Session, Step
+from ..session import Session, Step, make_private_directory, state_directory
 from .forms import BackendForm, BridgeForm, ConfirmScreen, NameForm
 from .help import HelpScreen
 from .panes import ChardevPane
+from .settings import Settings
 
 FRAME_SECONDS = 1 / 30
 PANE_WIDTH, MIN_PANE_WIDTH, MIN_PANE_HEIGHT = 40, 20, 4
@@ -46,38 +54,17 @@ PALETTE = {
     "type": ("Type into the selected console", "Enter; Ctrl+] stops"),
     "help": ("Keys and help", "?"),
 }
-THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
+THEMES_DIR = Path(__file__).resolve().parent / "themes"
 DARK, LIGHT = "tuicon-dark", "tuicon-light"
 
 
 def load_themes(directory: Path = THEMES_DIR) -> list[Theme]:
-    """The themes shipped in ``themes/`` (TOML files of Textual theme fields)."""
+    """The themes shipped in ``tuicon/ui/themes/`` (TOML files of Textual theme fields)."""
     themes = []
     for path in sorted(directory.glob("*.toml")):
         with path.open("rb") as f:
             themes.append(Theme(**tomllib.load(f)))
     return themes
-
-
-class Settings:
-    """Small UI preferences kept between runs (the theme)."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or Path(platformdirs.user_config_dir("tuicon")) / "settings.toml"
-
-    def load(self) -> dict[str, Any]:
-        try:
-            with self.path.open("rb") as f:
-                return tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError):
-            return {}
-
-    def save(self, **values: Any) -> None:
-        data = {**self.load(), **values}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(data))
-        tmp.replace(self.path)
 
 
 class TuiconApp(App[int]):
@@ -384,13 +371,61 @@ class TuiconApp(App[int]):
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 
 
-def run_app(steps: Sequence[Step], *, ui: dict[str, Any] | None = None) -> int:
-    """Run the app on the given session (and UI state, from a profile); returns the exit status."""
-    app = TuiconApp(steps, ui=ui)
-    status = app.run()
-    if app.startup_error:
-        import sys
+def run_app(steps: Sequence[Step], *, ui: dict[str, Any] | None = None,
+            auto_pilot: AutopilotCallbackType | None = None, headless: bool = False) -> int:
+    """Run the app on the given session (and UI state, from a profile); returns the exit status.
 
-        print(f"tuicon: {app.startup_error}", file=sys.stderr)
+    A session that does not build raises ChardevError (the caller reports it).
+    If the app crashes, the traceback goes to a file in the state directory,
+    one line says where, the last session is saved all the same and the
+    status is 1.  ``auto_pilot`` and ``headless`` are Textual's, for tests.
+    """
+    app = TuiconApp(steps, ui=ui, store=ProfileStore())
+    # Textual prints a crash's traceback (with locals) on exit; keep it for the file instead.
+    errors = io.StringIO()
+    app.error_console = Console(file=errors, markup=False, highlight=False, width=100)
+    crash_line = asyncio.run(_run_guarded(app, auto_pilot=auto_pilot, headless=headless))
+    problems = [app.store.save_problem, app.settings.error]
+    for line in filter(None, [crash_line, *problems]):
+        print(f"tuicon: {line}", file=sys.stderr)
+    if crash_line is None and errors.getvalue():
+        sys.stderr.write(errors.getvalue())
+    if crash_line is not None:
         return 1
-    return status or 0
+    if app.startup_error:
+        raise ChardevError(app.startup_error)
+    return app.return_code or 0
+
+
+async def _run_guarded(app: TuiconApp, **run: Any) -> str | None:
+    """Run the app; after a crash, save the last session and say where the traceback went."""
+    try:
+        await app.run_async(**run)
+    except Exception as err:  # noqa: BLE001 -- an auto-pilot's failure is a crash too
+        crash: BaseException | None = err
+    else:
+        # Textual keeps the exception that ended the app here (pytest re-raises it from it).
+        crash = getattr(app, "_exception", None)
+    if crash is None:
+        return None
+    if not app.startup_error and len(app.session.chardevs):
+        ui = {**app.ui_state, "theme": app.theme}
+        with contextlib.suppress(ProfileError):  # the reason is in save_problem
+            app.store.save_last_session(profile_of(app.session, ui))
+    await app.session.close()
+    return f"the app crashed ({shown(type(crash).__name__)}); {_write_traceback(crash)}"
+
+
+def _write_traceback(crash: BaseException) -> str:
+    """Write the traceback to a new private file in the state directory; says where."""
+    text = "".join(traceback.format_exception(crash))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        directory = make_private_directory(state_directory())
+        path = directory / f"crash-{stamp}-{os.getpid()}.txt"
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(text)
+    except (OSError, ChardevError) as err:
+        sys.stderr.write(text)
+        return f"the traceback is above (it could not be written to a file: {err})"
+    return f"traceback written to {path}"

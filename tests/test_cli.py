@@ -136,15 +136,6 @@ def test_headless_chardev_and_device_stop_on_sigterm(tmp_path):
 
 LONG_LABEL = "a" * 64 + ".example"
 SERVER = "server=on,wait=off"
-UDP_BACKEND_BUG = pytest.mark.xfail(
-    strict=True, reason="udp backend (tuicon/chardev/backends/udp.py): an address that does not"
-                        " resolve makes open() fail, then _close() raises AttributeError '_starting'")
-SOCKET_HOST_NOT_CHECKED = pytest.mark.xfail(
-    strict=True, reason="socket backend options (tuicon/chardev/backends/socket.py): a client's host"
-                        " that IDNA cannot encode is not refused; the client just stays disconnected")
-SOCKET_EMPTY_PATH = pytest.mark.xfail(
-    strict=True, reason="socket backend options (tuicon/chardev/backends/socket.py): path= (empty)"
-                        " is accepted and a server is started on it")
 # (chardev option string, the same as a profile's TOML entry, what the one line says)
 UNTRUSTED = [
     pytest.param("null,id=a\0b", {"type": "null", "id": "a\0b"},
@@ -158,10 +149,10 @@ UNTRUSTED = [
                  id="surrogate in a host"),
     pytest.param(f"socket,id=s,host={LONG_LABEL},port=1",
                  {"type": "socket", "id": "s", "host": LONG_LABEL, "port": "1"},
-                 "is not a valid host name", id="host label over 63", marks=SOCKET_HOST_NOT_CHECKED),
+                 "is not a valid host name", id="host label over 63"),
     pytest.param(f"udp,id=u,host={LONG_LABEL},port=1",
                  {"type": "udp", "id": "u", "host": LONG_LABEL, "port": "1"},
-                 "is not a valid host name", id="udp host label over 63", marks=UDP_BACKEND_BUG),
+                 "is not a valid host name", id="udp host label over 63"),
     pytest.param("socket,id=s,host=127.0.0.1,port=1,reconnect=" + "9" * 400,
                  {"type": "socket", "id": "s", "host": "127.0.0.1", "port": "1",
                   "reconnect": int("9" * 400)},
@@ -174,10 +165,10 @@ UNTRUSTED = [
                  "port '\u00b2' is not a number", id="port of superscript two"),
     pytest.param("udp,id=u,host=127.0.0.1,port=9,localaddr=999.9.9.9",
                  {"type": "udp", "id": "u", "host": "127.0.0.1", "port": "9", "localaddr": "999.9.9.9"},
-                 "999.9.9.9", id="localaddr 999.9.9.9", marks=UDP_BACKEND_BUG),
+                 "999.9.9.9", id="localaddr 999.9.9.9"),
     pytest.param(f"socket,id=s,path=,{SERVER}", {"type": "socket", "id": "s", "path": "",
                                                  "server": True, "wait": False},
-                 "path= must not be empty", id="empty UNIX path", marks=SOCKET_EMPTY_PATH),
+                 "path= must not be empty", id="empty UNIX path"),
     pytest.param(f"socket,id=s,path=\0abstract,{SERVER}",
                  {"type": "socket", "id": "s", "path": "\0abstract", "server": True, "wait": False},
                  "Parameter 'path' must not contain a NUL character", id="UNIX path starting with NUL"),

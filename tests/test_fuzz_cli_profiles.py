@@ -6,8 +6,7 @@ parser and are built for real in a fresh Session on its own event loop (then clo
 (valid and broken) goes through the profile loader, and what loads is built too.
 Values come from pools of the awkward (NUL, lone surrogates, superscript digits,
 numbers of hundreds of digits, commas, empty strings) mixed with random text.
-Hosts stay on loopback and paths inside the test's directory; a udp host that
-does not resolve is left out here (a known backend bug, see test_cli's xfails).
+Hosts stay on loopback and paths inside the test's directory.
 """
 
 from __future__ import annotations

@@ -280,8 +280,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ui: dict[str, Any] = {}
         if args.profile:
             profile = store.load(args.profile)
-            steps, ui = profile.steps + steps, profile.ui
-        elif not steps:
+            try:
+                return run_session(profile.steps + steps, headless=args.headless, demo=False,
+                                   ui=profile.ui)
+            except ChardevError as err:  # say which file the failing entry came from
+                raise ChardevError(f"{store.path(args.profile)}: does not build: {err}") from None
+        if not steps:
             return run_last_or_demo(store, headless=args.headless)
         return run_session(steps, headless=args.headless, demo=False, ui=ui)
     except (CommandLineError, ChardevError) as err:

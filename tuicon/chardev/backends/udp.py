@@ -108,6 +108,11 @@ class UdpChardev(Chardev):
             raise ChardevError(f"chardev: udp: cannot resolve '{opts.host}': {err}") from None
         try:
             sock.bind((local, int(opts.localport)))
+        except OSError as err:
+            sock.close()
+            raise ChardevError(f"chardev: udp: cannot bind to '{shown(local)}' port"
+                               f" {opts.localport}: {err.strerror or err}") from None
+        try:
             sock.connect(remote)
             sock.setblocking(False)
         except OSError as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 
@@ -132,14 +134,53 @@ async def test_sync_logs(manager, tmp_path):
     assert log.read_bytes().startswith(b"logged")
 
 
-async def test_c_a_x_drops_a_remote_peer_but_never_quits(manager):
+async def test_c_a_x_never_quits_from_a_backend_without_a_droppable_peer(manager):
     quits: list[str] = []
     manager.quit_requested = quits.append
     await manager.add("m", "ringbuf,size=4096,mux=on")
     Recorder(manager.get("m")).install()
     manager.get("m-base").be_write(b"\x01x")
     assert quits == []
-    assert "tuicon: disconnecting" in manager.ringbuf_read("m-base", 4096)
+    assert ("tuicon: C-a x: a ringbuf peer cannot be disconnected by tuicon; close the program"
+            " on the other side") in manager.ringbuf_read("m-base", 4096)
+
+
+async def test_c_a_x_from_a_pty_peer_says_what_it_does(manager):
+    quits: list[str] = []
+    manager.quit_requested = quits.append
+    result = await manager.add("m", "pty,mux=on")
+    fe = Recorder(manager.get("m")).install()
+    peer = os.open(result["pty"], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        await wait_until(lambda: manager.get("m-base").be_open, what="the pty peer")
+        os.write(peer, b"\x01x")
+        seen = bytearray()
+
+        def readable() -> bool:
+            with contextlib.suppress(BlockingIOError):
+                seen.extend(os.read(peer, 4096))
+            return b"close the program on the other side" in seen
+
+        await wait_until(readable, what="the C-a x notice")
+        assert b"a pty peer cannot be disconnected" in seen
+        assert quits == [] and manager.get("m-base").be_open  # still there, nothing quit
+        assert fe.data == b""
+    finally:
+        os.close(peer)
+
+
+async def test_c_a_x_drops_a_socket_client(manager):
+    quits: list[str] = []
+    manager.quit_requested = quits.append
+    await manager.add("m", "socket,port=0,server=on,wait=off,mux=on")
+    Recorder(manager.get("m")).install()
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(manager.get("m-base").port))
+    await wait_until(lambda: manager.get("m-base").be_open, what="the client")
+    writer.write(b"\x01x")
+    got = await asyncio.wait_for(reader.read(), 5)  # until the server closes it
+    assert b"tuicon: disconnecting" in got and quits == []
+    writer.close()
+    await wait_until(lambda: not manager.get("m-base").be_open, what="the client dropped")
 
 
 async def test_c_a_x_on_the_local_vc_quits(manager):

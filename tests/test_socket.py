@@ -371,11 +371,128 @@ async def test_address_family_flags_and_nodelay(manager, connect):
     await fe.wait_event(E.OPENED)
     sock = six.conn.transport.get_extra_info("socket")
     assert sock.family == so.AF_INET6
-    # (asyncio sets TCP_NODELAY on every TCP transport, so nodelay=on is
-    # accepted but cannot be told apart from the default here.)
+    assert sock.getsockopt(so.IPPROTO_TCP, so.TCP_NODELAY)  # on the accepted connection too
     # ipv4=on makes a client resolve "localhost" to IPv4 only.
     await manager.add("srv", "socket,port=0,server=on,wait=off")
     await manager.add("four", f"socket,host=localhost,port={port_of(manager, 'srv')},ipv4=on")
     client = Recorder(manager.get("four")).install()
     await client.wait_event(E.OPENED)
     assert manager.get("four").conn.transport.get_extra_info("socket").family == so.AF_INET
+
+
+# -- output with nobody there, and what is held -----------------------------------------
+
+
+async def test_a_key_typed_while_the_peer_is_down_never_reaches_its_next_connection(manager, peer):
+    """A VM that is down must not get, in its next boot, what was typed meanwhile."""
+    await manager.add("vm", f"socket,port={peer.port},reconnect-ms=20")
+    chardev = manager.get("vm")
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    await asyncio.wait_for(peer.arrived.wait(), 5)
+    await peer.stop()  # the VM goes down
+    await fe.wait_event(E.CLOSED)
+    assert fe.fe.write(b"reboot\r") == 7  # accepted at once, never held
+    assert manager.info(chardev).dropped == 7
+    await peer.start()  # the VM is back, same port
+    await fe.wait_event(E.OPENED, 2)
+    await asyncio.wait_for(peer.arrived.wait(), 5)
+    reader, _ = peer.clients[0]
+    fe.fe.write(b"after")
+    assert await read_until(reader, b"after") == b"after"  # and nothing before it
+    assert manager.query()[0].to_qmp()["dropped"] == 7
+
+
+async def test_writes_wait_only_for_the_first_connect_attempt(manager, peer, monkeypatch):
+    """Just added: the first attempt may hold writes (so nothing is lost), briefly."""
+    from tuicon.chardev.backends import socket as socket_backend
+
+    await manager.add("c", f"socket,port={peer.port}")
+    fe = Recorder(manager.get("c")).install()  # attach: the connect starts now
+    await asyncio.wait_for(fe.fe.write_all(b"early"), 5)  # held, then sent
+    await asyncio.wait_for(peer.arrived.wait(), 5)
+    assert await read_until(peer.clients[0][0], b"early") == b"early"
+    assert manager.info(manager.get("c")).dropped == 0
+
+    # A first attempt that never completes holds writes for HOLD_SECONDS only.
+    monkeypatch.setattr(socket_backend, "HOLD_SECONDS", 0.2)
+    jammed = so.socket()
+    jammed.bind(("127.0.0.1", 0))
+    jammed.listen(0)  # never accepted: once its queue is full, connects hang
+    fillers = []
+    try:
+        for _ in range(8):
+            filler = so.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(jammed.getsockname())
+            fillers.append(filler)
+        await manager.add("j", f"socket,port={jammed.getsockname()[1]}")
+        slow = Recorder(manager.get("j")).install()
+        await asyncio.wait_for(slow.fe.write_all(b"x" * 10), 5)  # returns: dropped after the hold
+        assert manager.info(manager.get("j")).dropped == 10
+    finally:
+        for filler in fillers:
+            filler.close()
+        jammed.close()
+
+
+async def test_a_swap_to_a_client_that_cannot_connect_keeps_the_old_backend(manager, peer):
+    port = peer.port
+    await peer.stop()
+    await manager.add("c", "ringbuf,size=1024")
+    fe = Recorder(manager.get("c"), be_change=lambda: True).install()
+    old = manager.get("c")
+    with pytest.raises(ChardevError, match=f"Failed to connect to 'tcp:127.0.0.1:{port}'"):
+        await manager.change("c", f"socket,port={port}")
+    assert manager.get("c") is old and fe.fe.chardev is old
+    assert fe.fe.write(b"still here") == 10 and old.contents() == b"still here"
+
+
+async def test_a_client_whose_connect_task_breaks_says_so_and_holds_nothing(manager, peer, monkeypatch):
+    # The one mock here: an event loop failing in a way no real peer can make it.
+    async def broken(*args, **kwargs):
+        raise RuntimeError("resolver exploded")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "create_connection", broken)
+    await manager.add("c", f"socket,port={peer.port},reconnect-ms=20")
+    fe = Recorder(manager.get("c")).install()
+    await wait_until(lambda: manager.get("c").last_error is not None, what="the error")
+    assert "resolver exploded" in manager.info(manager.get("c")).error
+    assert await asyncio.wait_for(fe.fe.write_all(b"abc"), 5) == 3  # not held
+
+
+async def test_a_client_that_left_while_paused_does_not_block_the_next(manager, connect):
+    await manager.add("s", "socket,port=0,server=on,wait=off")
+    fe = Recorder(manager.get("s"), capacity=0).install()  # takes nothing: reading pauses
+    first = await connect(port=port_of(manager, "s"))
+    await fe.wait_event(E.OPENED)
+    first.writer.write(b"x" * 200_000)
+    await first.writer.drain()
+    await first.close()  # its EOF sits unread behind the paused input
+    second = await connect(port=port_of(manager, "s"))
+    await fe.wait_event(E.OPENED, 2)
+    fe.capacity = 1 << 20
+    fe.fe.accept_input()
+    second.writer.write(b"hello")
+    await wait_until(lambda: fe.data.endswith(b"hello"), what="the second client's input")
+    assert fe.events.count(E.CLOSED) == 1 and not fe.mismatch
+
+
+async def test_a_swap_to_the_same_unix_path_keeps_the_socket_file(manager, connect, tmp_path):
+    path = tmp_path / "console.sock"
+    await manager.add("s", f"socket,path={path},server=on,wait=off")
+    Recorder(manager.get("s"), be_change=lambda: True).install()
+    await manager.change("s", f"socket,path={path},server=on,wait=off")
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
+    client = await connect(path=str(path))
+    client.writer.write(b"hi")
+    await wait_until(lambda: manager.get("s").be_open, what="the new listener's client")
+
+
+async def test_a_failing_logfile_write_shows_as_the_error(manager):
+    await manager.add("r", "ringbuf,size=1024,logfile=/dev/full")
+    fe = Recorder(manager.get("r")).install()
+    fe.fe.write(b"to the log")
+    assert manager.info(manager.get("r")).error == "logfile '/dev/full': No space left on device"
+    assert manager.get("r").contents() == b"to the log"  # the chardev itself goes on

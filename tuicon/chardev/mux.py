@@ -278,10 +278,15 @@ class MuxChardev(Chardev):
             if request_quit is None or not request_quit(f"C-a x on '{self.label}'"):
                 self._write_to_base(b"tuicon: nothing to quit here\n\r")
             return
-        # A remote peer must never be able to shut tuicon down: drop it instead.
-        self._write_to_base(b"tuicon: disconnecting\n\r")
-        if base is not None:
+        # A remote peer must never be able to shut tuicon down: drop it instead,
+        # where its backend can (a socket client, a serial line); say so where not.
+        if base is not None and base.peer_can_be_dropped:
+            self._write_to_base(b"tuicon: disconnecting\n\r")
             base.disconnect()
+        else:
+            kind = base.type_name if base is not None else "backend"
+            self._write_to_base(f"tuicon: C-a x: a {kind} peer cannot be disconnected by tuicon;"
+                                " close the program on the other side\n\r".encode())
 
     def _sync_logs(self) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,10 +34,8 @@ class FileChardev(FdChardev):
 
     def open(self) -> bool:
         opts = self.options
-        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
-        flags |= os.O_APPEND if opts.append else os.O_TRUNC
         try:
-            out_fd = os.open(opts.path, flags, 0o666)
+            out_fd = _open_output(opts.path, append=opts.append)
         except OSError as err:
             raise check_open_failure(self.label, opts.path, err) from err
         self._fds = [out_fd]
@@ -52,3 +51,20 @@ class FileChardev(FdChardev):
 
     def describe_extra(self) -> dict[str, Any]:
         return {"path": self.options.path}
+
+
+def _open_output(path: str, *, append: bool) -> int:
+    """The output file, private to the user (a console log holds what was typed).
+
+    A FIFO is opened read-write and non-blocking, as the pipe backend does:
+    opening does not wait for a reader, and a full FIFO makes writes partial
+    instead of blocking tuicon.
+    """
+    try:
+        is_fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        is_fifo = False
+    if is_fifo:
+        return os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    return os.open(path, flags, 0o600)

@@ -236,6 +236,7 @@ class SerialChardev(Chardev):
     type_name: ClassVar[str] = "serial"
     summary: ClassVar[str] = "serial port (baud, bits, parity, stop, flow; unplug and reconnect)"
     Options = SerialOptions
+    peer_can_be_dropped: ClassVar[bool] = True
     postponed_connect: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

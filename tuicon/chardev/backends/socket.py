@@ -179,6 +179,7 @@ class SocketChardev(Chardev):
     type_name: ClassVar[str] = "socket"
     summary: ClassVar[str] = "TCP or UNIX socket, server or client (telnet, reconnect)"
     Options = SocketOptions
+    peer_can_be_dropped: ClassVar[bool] = True
 
     @classmethod
     def resolve_options(cls, values: dict[str, Any], given: set[str], source: str) -> dict[str, Any]:

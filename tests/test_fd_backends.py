@@ -208,3 +208,30 @@ async def test_pty_peer_can_come_back(manager):
             os.close(peer)
         await fe.wait_event(E.CLOSED, count=round_number)
     assert bytes(fe.data) == b"12" and not fe.mismatch
+
+
+async def test_file_output_to_a_fifo_never_blocks(manager, tmp_path):
+    """A FIFO as file output: opened at once, back-pressure as partial writes, no hang."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    await manager.add("f", f"file,path={fifo}")  # no reader yet: must not block
+    fe = CharFrontend(manager.get("f"), owner="test")
+    total = 0
+    while (written := fe.write(b"z" * 4096)):  # fills the FIFO, then takes nothing
+        total += written
+    assert 0 < total < 16 << 20
+    assert read_fifo(str(fifo), 4096) == b"z" * 4096
+    fe.detach()
+
+
+async def test_output_files_and_logfiles_are_private(manager, tmp_path):
+    await manager.add("f", f"file,path={tmp_path / 'out.log'},logfile={tmp_path / 'copy.log'}")
+    for name in ("out.log", "copy.log"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
+
+
+async def test_a_logfile_cannot_be_a_fifo(manager, tmp_path):
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ChardevError, match="a logfile cannot be a FIFO"):
+        await manager.add("r", f"ringbuf,logfile={fifo}")

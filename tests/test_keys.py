@@ -89,6 +89,8 @@ XTERM_ALIASES = [
     ("ctrl+shift+a", b"\x01"), ("ctrl+backspace", b"\x08"), ("alt+ctrl+h", b"\x1b\x08"),
     ("shift+space", b" "), ("alt+shift+tab", b"\x1b" + CSI + b"Z"),
     ("alt+escape", b"\x1b\x1b"), ("meta+up", CSI + b"1;9A"), ("meta+x", b"\x1bx"),
+    ("f13", CSI + b"1;2P"), ("f16", CSI + b"1;2S"), ("f17", CSI + b"15;2~"), ("f24", CSI + b"24;2~"),
+    ("ctrl+f13", CSI + b"1;6P"),
 ]
 
 # DECCKM set: unmodified cursor keys go as SS3, all else as before.
@@ -147,7 +149,7 @@ def test_modes_are_read_from_the_vc():
 
 
 def test_keys_without_bytes_send_nothing():
-    for key in ("caps_lock", "num_lock", "print_screen", "menu", "f13", "<ignore>"):
+    for key in ("caps_lock", "num_lock", "print_screen", "menu", "f25", "<ignore>"):
         assert encode_key(key) is None, key
 
 

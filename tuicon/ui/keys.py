@@ -34,8 +34,8 @@ importing this module corrects that table (:func:`read_esc_as_alt`), so
 Alt+b, Alt+., Alt+Ctrl+X, Alt+Backspace reach the console as xterm sends
 them.  What remains ambiguous sends what the terminal sent: Ctrl+H arrives
 as Backspace (with the BS character), Ctrl+I as Tab, Ctrl+M as Enter.
-Alt+[ cannot be told from the start of a CSI sequence, as in any terminal
-program.  Terminals speaking the kitty keyboard protocol (Textual turns it
+Alt+[ (``ESC [``, how every CSI sequence starts) arrives as a bare ``[``.
+Terminals speaking the kitty keyboard protocol (Textual turns it
 on) keep every combination distinct anyway.
 """
 
@@ -64,6 +64,10 @@ TILDE_KEYS = {
     "f5": 15, "f6": 17, "f7": 18, "f8": 19, "f9": 20, "f10": 21, "f11": 23, "f12": 24,
 }
 """Keys sent as CSI number ~ (the numbers skip 16 and 22, as on a VT220)."""
+SHIFTED_FUNCTION_KEYS = {f"f{n + 12}": f"f{n}" for n in range(1, 13)}
+"""F13-F24 are Shift+F1-F12: Textual names them so when it does not decode
+the modifier (``TEXTUAL_DISABLE_KITTY_KEY``; its table reads ``CSI 1 ; 2 P``
+as F13, ``CSI 15 ; 2 ~`` as F17)."""
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4, "meta": 8, "super": 8}
 """xterm's modifier parameter is 1 + these bits.  Textual decodes the
 parameter by the kitty protocol's bits, where 8 is ``super``: xterm's Meta
@@ -92,6 +96,9 @@ def encode_key(key: str, character: str | None = None, *, app_cursor: bool = Fal
     """
     *modifiers, base = key.split("+")
     mods = {m for m in modifiers if m in MODIFIER_BITS}
+    if base in SHIFTED_FUNCTION_KEYS:
+        base = SHIFTED_FUNCTION_KEYS[base]
+        mods.add("shift")
     code = 1 + functools.reduce(operator.or_, (MODIFIER_BITS[m] for m in mods), 0)
     if base in CURSOR_KEYS:
         if code > 1:

@@ -14,37 +14,11 @@ from textual.widget import Widget
 
 from ..chardev.aio import describe_exception
 from . import render
+from .keys import STOP_TYPING, key_bytes, paste_bytes  # issue 11 item 4: the one key table
 
 if TYPE_CHECKING:
     from ..chardev import Chardev
     from ..session import Session
-
-KEY_BYTES = {
-    "enter": b"\r", "tab": b"\t", "backspace": b"\x7f", "escape": b"\x1b",
-    "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
-    "home": b"\x1b[H", "end": b"\x1b[F", "insert": b"\x1b[2~", "delete": b"\x1b[3~",
-    "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~",
-    "f1": b"\x1bOP", "f2": b"\x1bOQ", "f3": b"\x1bOR", "f4": b"\x1bOS",
-    "shift+tab": b"\x1b[Z",
-}
-CTRL_SYMBOLS = {"ctrl+space": b"\x00", "ctrl+at": b"\x00", "ctrl+backslash": b"\x1c",
-                "ctrl+underscore": b"\x1f", "ctrl+circumflex_accent": b"\x1e"}
-STOP_TYPING = "ctrl+right_square_bracket"
-
-
-def key_bytes(event: events.Key) -> bytes | None:
-    """What a key sends to a terminal's program (None: nothing)."""
-    if event.key in KEY_BYTES:
-        return KEY_BYTES[event.key]
-    name = event.key.removeprefix("ctrl+")
-    if event.key.startswith("ctrl+") and len(name) == 1 and name.isalpha():
-        return bytes([ord(name) & 0x1F])  # C-a is 1 ... C-z is 26
-    if event.key in CTRL_SYMBOLS:
-        return CTRL_SYMBOLS[event.key]
-    if event.character:
-        return event.character.encode()
-    return None
-
 
 class ChardevPane(Widget, can_focus=True):
     """Status and contents of one chardev, redrawn only when something changed."""
@@ -190,10 +164,19 @@ class ChardevPane(Widget, can_focus=True):
         if event.key == STOP_TYPING:
             self.typing = False
             return
-        data = key_bytes(event)
         chardev = self.chardev
+        data = key_bytes(event, chardev)
         if data and chardev is not None and hasattr(chardev, "send_input"):
             chardev.send_input(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """A paste while typing goes to the console whole (keys.paste_bytes)."""
+        if not self.typing:
+            return
+        event.stop()
+        chardev = self.chardev
+        if event.text and chardev is not None and hasattr(chardev, "send_input"):
+            chardev.send_input(paste_bytes(event.text, chardev))
 
     def on_blur(self) -> None:
         self.typing = False

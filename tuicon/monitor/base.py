@@ -77,7 +77,22 @@ class Monitor:
             self.focused = True
         elif event is ChardevEvent.MUX_OUT:
             self.focused = False
+        elif event is ChardevEvent.CLOSED:
+            self._discard_input()  # the client is gone: its unread requests go with it
         self._input.put_nowait(event)
+
+    def _discard_input(self) -> None:
+        """Drop queued input, keeping the events, so the next client is served at once."""
+        kept = []
+        while not self._input.empty():
+            item = self._input.get_nowait()
+            if isinstance(item, ChardevEvent):
+                kept.append(item)
+            else:
+                self._queued -= len(item)
+        for item in kept:
+            self._input.put_nowait(item)
+        self.fe.accept_input()
 
     async def _handle_input(self) -> None:
         while True:
@@ -114,6 +129,7 @@ class Monitor:
         log.warning("monitor on '%s': the client does not read its output (%d bytes waiting);"
                     " dropping it", self.chardev_id, self._output_bytes)
         self.dropped_clients += 1
+        self._discard_input()
         while not self._output.empty():
             self._output_bytes -= len(self._output.get_nowait())
             self._output.task_done()

@@ -92,7 +92,7 @@ class Settings:
 
 
 class TuiconApp(App[int]):
-    CSS_PATH = "tuicon.tcss"
+    CSS_PATH = Path(__file__).with_name("tuicon.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tuicon"
     BINDINGS = [
         Binding("a", "add", "Add"),
@@ -132,7 +132,7 @@ class TuiconApp(App[int]):
         self._dirty_panes = True
         self._panes: dict[str, ChardevPane] = {}
         self._grid = Grid(id="panes")
-        self._progress = Progress(id="progress", classes="progress")
+        self.progress = Progress(id="progress", classes="progress")
         self._job: Worker[None] | None = None
         self._complete = False  # every step of the session was built
         self._built = 0  # steps of the session built so far
@@ -145,7 +145,7 @@ class TuiconApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield self._grid
-        yield self._progress
+        yield self.progress
         yield Footer()
 
     def on_mount(self) -> None:
@@ -265,7 +265,7 @@ class TuiconApp(App[int]):
                         severity="warning")
             return False
         self._job = self.run_worker(
-            run_job(self._progress, text, work, self._report, cancelled),
+            run_job(self.progress, text, work, self._report, cancelled),
             group="app-job", exclusive=True, exit_on_error=False)
         return True
 

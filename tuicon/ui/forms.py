@@ -41,19 +41,24 @@ PROGRESS: ContextVar[Progress | None] = ContextVar("tuicon_progress", default=No
 class Progress(Horizontal):
     """A spinner and what a running job is doing now; hidden while nothing runs."""
 
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = ""
+        """What is shown now ("" while hidden)."""
+        self._line = Static("", classes="progress-text")
+
     def compose(self) -> ComposeResult:
         yield LoadingIndicator()
-        yield Static("", classes="progress-text")
-
-    def on_mount(self) -> None:
-        self.display = False
+        yield self._line
 
     def show(self, text: str) -> None:
-        self.query_one(".progress-text", Static).update(f"{text}  (Escape cancels)")
-        self.display = True
+        self.text = text
+        self._line.update(f"{text}  (Escape cancels)")
+        self.set_class(True, "-busy")
 
     def hide(self) -> None:
-        self.display = False
+        self.text = ""
+        self.set_class(False, "-busy")
 
 
 def note(text: str) -> None:

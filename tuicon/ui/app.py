@@ -24,10 +24,12 @@ from typing import Any
 import platformdirs
 import tomli_w
 from textual.app import App, ComposeResult, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.theme import Theme
+from textual.theme import Theme, ThemeProvider
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
@@ -89,6 +91,57 @@ class Settings:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(tomli_w.dumps(data))
         tmp.replace(self.path)
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, without the crashes keys found in it (Textual 8.2).
+
+    PageUp/PageDown raise ``KeyError`` when the list has just appeared and is
+    not laid out yet; a second Enter or Escape arriving while the palette is
+    already closing dismisses it twice (``InvalidStateError``) and would run
+    the command twice; and a dismissal while another screen is on top (the
+    quit question, asked by Ctrl+Q) pops that screen instead; and a search
+    started by keys that arrive while it closes fails (``NoMatches``).  A key
+    must never end the app, nor leave a palette that cannot be closed.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._palette_closed: AwaitComplete | None = None
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except (KeyError, IndexError):
+            pass  # nothing to page through yet
+
+    def _select_or_command(self, event: Any = None) -> None:
+        if self._palette_closed is None and self.is_active:
+            super()._select_or_command(event)
+
+    def _action_escape(self) -> None:
+        if self._palette_closed is None and self.is_active:
+            super()._action_escape()
+
+    # Keys already on their way while it closes must not start a search
+    # whose results land in a palette that is gone (NoMatches).
+
+    def _gather_commands(self, search_value: str) -> None:
+        if self._palette_closed is None:
+            super()._gather_commands(search_value)
+
+    def _refresh_command_list(self, *args: Any, **kwargs: Any) -> None:
+        if self._palette_closed is None:
+            super()._refresh_command_list(*args, **kwargs)
+
+    def _watch__list_visible(self) -> None:
+        if self._palette_closed is None:
+            super()._watch__list_visible()
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if self._palette_closed is None and self.is_active:
+            self._palette_closed = super().dismiss(result)
+        return self._palette_closed or AwaitComplete()
 
 
 class TuiconApp(App[int]):
@@ -401,7 +454,7 @@ class TuiconApp(App[int]):
                 self.start_job(f"Removing '{chardev_id}'…", lambda: self._remove(chardev_id),
                                f"cancelled: '{chardev_id}' was not removed")
 
-        self.push_screen(ConfirmScreen(f"Remove chardev '{chardev_id}'?"), answered)
+        self.ask(f"Remove chardev '{chardev_id}'?", answered)
 
     async def _remove(self, chardev_id: str) -> None:
         chardev = self.session.chardevs.find(chardev_id)
@@ -511,7 +564,7 @@ class TuiconApp(App[int]):
                 if yes:
                     await self.quit_now()
 
-            self.push_screen(ConfirmScreen(f"Quit? {self._consoles_text()}"), answered)
+            self.ask(f"Quit? {self._consoles_text()}", answered)
             return
         await self.quit_now()
 
@@ -530,12 +583,30 @@ class TuiconApp(App[int]):
             if yes:
                 super(TuiconApp, self).action_suspend_process()
 
-        self.push_screen(ConfirmScreen(
-            f"Suspend tuicon? {self._consoles_text()}; they stop until it is resumed (fg)"),
-            answered)
+        self.ask(f"Suspend tuicon? {self._consoles_text()}; they stop until it is resumed (fg)",
+                 answered)
+
+    def action_command_palette(self) -> None:
+        # One palette at a time, even under a question asked on top of it; no
+        # widget id, as the last one may still be unmounting when Ctrl+P comes.
+        self._open_palette()
+
+    def search_themes(self) -> None:
+        self._open_palette(providers=[ThemeProvider], placeholder="Search for themes…")
+
+    def _open_palette(self, **options: Any) -> None:
+        if not any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.push_screen(Palette(**options))
+
+    def ask(self, question: str, answered: Callable[[bool | None], Any]) -> None:
+        """Ask a yes/no question, unless one is being asked already."""
+        if not isinstance(self.screen, ConfirmScreen):
+            self.push_screen(ConfirmScreen(question), answered)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return  # pane actions act on the main screen, not on top of a form
         for action, (title, help_text) in PALETTE.items():
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 

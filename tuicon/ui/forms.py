@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, LoadingIndicator, Select, Static
+from textual.widgets._select import SelectCurrent, SelectOverlay
 from textual.worker import Worker
 
 from ..chardev import ChardevError
@@ -117,6 +118,28 @@ async def run_job(progress: Progress, text: str, work: Callable[[], Awaitable[An
 
 def worker_busy(worker: Worker[Any] | None) -> bool:
     return worker is not None and not worker.is_finished
+
+
+# -- widgets ----------------------------------------------------------------------------
+
+
+class _Choices(SelectOverlay):
+    """Textual's Select list, without its crash (Textual 8.2): PageUp/PageDown in a
+    list that has just opened, before it is laid out, raise ``KeyError``."""
+
+    def _move_page(self, direction: Any) -> None:
+        try:
+            super()._move_page(direction)
+        except (KeyError, IndexError):
+            pass  # nothing laid out to page through yet
+
+
+class Choice(Select[Any]):
+    """A Select whose drop-down list takes every key without raising."""
+
+    def compose(self) -> ComposeResult:
+        yield SelectCurrent(self.prompt)
+        yield _Choices(type_to_search=self._type_to_search).data_bind(compact=Select.compact)
 
 
 # -- modal screens -----------------------------------------------------------------------
@@ -228,7 +251,7 @@ class BackendForm(JobForm[str]):
             yield Label(title, classes="form-title")
             if self.swap_id is None:
                 yield Input(placeholder="id (required)", id="chardev-id")
-            yield Select([(t, t) for t in types], value=self.initial_type, allow_blank=False,
+            yield Choice([(t, t) for t in types], value=self.initial_type, allow_blank=False,
                          id="type")
             yield VerticalScroll(id="options")
             yield from self.form_buttons("Add" if self.swap_id is None else "Swap")
@@ -336,8 +359,8 @@ class BridgeForm(JobForm[str]):
         with Vertical(id="form"):
             yield Label("Wire a bridge (both ways)", classes="form-title")
             yield Input(placeholder="device id (optional)", id="device-id")
-            yield Select(ids, prompt="chardev (one side)", id="side-a", value=first)
-            yield Select(ids, prompt="peer (the other side)", id="side-b")
+            yield Choice(ids, prompt="chardev (one side)", id="side-a", value=first)
+            yield Choice(ids, prompt="peer (the other side)", id="side-b")
             yield from self.form_buttons("Wire")
 
     @on(Input.Submitted)
@@ -401,7 +424,7 @@ class NameForm(Modal[str]):
         with Vertical(id="form"):
             yield Label(self.title_text, classes="form-title")
             if self.pick:
-                yield Select([(n, n) for n in self.names], prompt="profile", id="name")
+                yield Choice([(n, n) for n in self.names], prompt="profile", id="name")
             else:
                 yield Input(placeholder="profile name", id="name",
                             value=self.names[0] if self.names else "")

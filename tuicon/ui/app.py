@@ -548,7 +548,11 @@ class TuiconApp(App[int]):
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # One help screen, built once: its Markdown is slow to lay out.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), name="help")
+        if self.get_screen("help") not in self.screen_stack:
+            self.push_screen("help")
 
     def open_consoles(self) -> list[str]:
         return [i.label for i in self.session.chardevs.query() if i.be_open]

@@ -148,6 +148,20 @@ async def test_a_wait_on_server_from_the_form_waits_visibly_and_escape_cancels_i
         assert app.pane_for("srv") is None
 
 
+async def test_cancelling_a_unix_server_that_waits_removes_its_socket_file(tmp_path):
+    app = make_app(tmp_path, [("chardev", "null,id=spare")])
+    path = tmp_path / "srv.sock"
+    async with running(app) as pilot:
+        form = await fill_add_form(pilot, "srv", "socket", path=str(path), server="on", wait="on")
+        await submit(pilot, form)
+        await wait_until(lambda: form.query_one("Progress").text
+                         == f"Waiting for a client on unix:{path}…", what="the waiting line")
+        assert path.exists()
+        await pilot.press("escape")
+        await wait_until(lambda: not form.busy, what="the add cancelled")
+        assert "srv" not in app.session.chardevs and not path.exists()
+
+
 async def test_a_wait_on_server_from_the_form_completes_when_a_client_connects(tmp_path):
     app = make_app(tmp_path, [("chardev", "null,id=spare")])
     async with running(app) as pilot:

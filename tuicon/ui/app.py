@@ -322,8 +322,8 @@ class TuiconApp(App[int]):
             group="app-job", exclusive=True, exit_on_error=False)
         return True
 
-    def _report(self, text: str) -> None:
-        self.notify(text, severity="error" if "cancelled" not in text else "warning", timeout=10)
+    def _report(self, text: str, severity: str) -> None:
+        self.notify(text, severity=severity, timeout=10)  # type: ignore[arg-type]
 
     def action_cancel_job(self) -> None:
         if self._job is not None and self.busy:
@@ -537,12 +537,13 @@ class TuiconApp(App[int]):
         self._own_session = True
         self.ui_state = profile.ui
         error = await self._start_session(profile.steps)
-        if error:
-            self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
         if profile.ui.get("theme") in self.available_themes:
             self.theme = profile.ui["theme"]
         await self.sync_panes()
-        self.notify(f"opened profile '{name}'")
+        if error:
+            self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
+        else:
+            self.notify(f"opened profile '{name}'")
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

@@ -94,8 +94,12 @@ def progress_text(record: logging.LogRecord) -> str:
     return record.getMessage()
 
 
+Report = Callable[[str, str], None]
+"""Says one line about a job: (text, severity "warning" for a cancel or "error")."""
+
+
 async def run_job(progress: Progress, text: str, work: Callable[[], Awaitable[Any]],
-                  report: Callable[[str], None], cancelled: str | Callable[[], str]) -> None:
+                  report: Report, cancelled: str | Callable[[], str]) -> None:
     """Run ``work`` with its progress shown; any failure or a cancel is reported in one line.
 
     Meant to be a worker: nothing it runs can take the app down.
@@ -105,13 +109,13 @@ async def run_job(progress: Progress, text: str, work: Callable[[], Awaitable[An
     try:
         await work()
     except asyncio.CancelledError:
-        report(cancelled if isinstance(cancelled, str) else cancelled())
+        report(cancelled if isinstance(cancelled, str) else cancelled(), "warning")
         raise
     except ChardevError as err:
-        report(str(err))
+        report(str(err), "error")
     except Exception as err:  # a bug: said in one line (logged in full), and the app goes on
         log.error("%s failed", text, exc_info=err)
-        report(f"{text.rstrip('…')} failed unexpectedly: {err}")
+        report(f"{text.rstrip('…')} failed unexpectedly: {err}", "error")
     finally:
         progress.hide()
 
@@ -203,7 +207,8 @@ class JobForm(Modal[ResultT]):
             yield Button(ok, variant="primary", id="ok")
             yield Button("Cancel", id="cancel")
 
-    def show_error(self, text: str) -> None:
+    def show_error(self, text: str, severity: str = "error") -> None:
+        """Show one line under the form (a cancel and an error look alike here)."""
         if self.is_attached:
             self.query_one("#error", Static).update(text)
 

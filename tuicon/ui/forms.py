@@ -172,8 +172,6 @@ class Modal(ModalScreen[ResultT]):
         self.dismiss(result)
 
     def on_screen_resume(self) -> None:
-        if not self.is_attached or self.app.screen is not self:
-            return
         if self._deferred is None:
             self._dismissing = False  # shown again (an installed screen such as the help)
         else:

@@ -65,6 +65,7 @@ async def shoot(tmp: Path) -> None:
     app = TuiconApp(default_steps(tmp / "console.log"), store=ProfileStore(tmp / "profiles"),
                     settings=Settings(tmp / "settings.toml"))
     async with app.run_test(size=SIZE) as pilot:
+        await app.started.wait()  # the session is built in the background
         await pilot.press("enter", *"hello tuicon", "enter", "ctrl+right_square_bracket")
         await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "main.svg"))

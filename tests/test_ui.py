@@ -11,6 +11,8 @@ from tuicon.ui.help import HelpScreen
 from tuicon.ui.panes import ChardevPane
 
 from helpers import wait_until
+from ui_helpers import pane, running, shown, wait_pane
+from ui_helpers import make_app as make_any_app
 
 CONSOLE = [
     ("chardev", "mux-be,id=console"),
@@ -22,24 +24,12 @@ CONSOLE = [
 
 
 def make_app(tmp_path: Path, steps=CONSOLE, **kwargs) -> TuiconApp:
-    return TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
-                     settings=Settings(tmp_path / "settings.toml"), **kwargs)
-
-
-def pane(app: TuiconApp, chardev_id: str) -> ChardevPane:
-    return app.query_one(f"#pane-{chardev_id}", ChardevPane)
-
-
-def shown(pane: ChardevPane) -> str:
-    """The text a pane draws now."""
-    drawn = pane.render()
-    parts = getattr(drawn, "renderables", [drawn])
-    return "\n".join(part.plain for part in parts)
+    return make_any_app(tmp_path, steps, **kwargs)
 
 
 async def test_first_vc_selected_and_typing(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         await pilot.pause()
         assert app.focused is pane(app, "screen")
         await pilot.press("enter")
@@ -59,7 +49,7 @@ async def test_first_vc_selected_and_typing(tmp_path):
 
 async def test_enter_on_a_pane_that_is_not_a_vc(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         pane(app, "spare").focus()
         await pilot.press("enter")
         assert not pane(app, "spare").typing
@@ -67,7 +57,7 @@ async def test_enter_on_a_pane_that_is_not_a_vc(tmp_path):
 
 async def test_moving_between_panes(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         order = [p.chardev_id for p in app.query(ChardevPane)]
         assert order == ["console", "screen", "ring", "spare"]
         await pilot.press("tab")
@@ -80,7 +70,7 @@ async def test_moving_between_panes(tmp_path):
 
 async def test_add_form_validates_and_adds(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("a")
         form = app.screen
         assert isinstance(form, BackendForm)
@@ -104,14 +94,14 @@ async def test_add_form_validates_and_adds(tmp_path):
         await pilot.pause()
         assert not isinstance(app.screen, BackendForm)
         assert app.session.chardevs.get("r2").options.size == 1024
-        await wait_until(lambda: bool(app.query("#pane-r2")), what="new pane")
+        await wait_pane(app, "r2")
         assert "r2" in [m["id"] for m in app.session.chardevs.info(
             app.session.chardevs.get("console")).extra["members"]]
 
 
 async def test_add_form_shows_the_engines_error(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("a", *"f1")
         form = app.screen
         form.query_one("#type").value = "file"
@@ -129,7 +119,7 @@ async def test_add_form_shows_the_engines_error(tmp_path):
 
 async def test_swap_form_starts_from_the_current_options(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         pane(app, "ring").focus()
         await pilot.press("c")
         form = app.screen
@@ -147,7 +137,7 @@ async def test_swap_form_starts_from_the_current_options(tmp_path):
 
 async def test_remove_asks_and_explains_refusals(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         pane(app, "spare").focus()
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
@@ -156,7 +146,7 @@ async def test_remove_asks_and_explains_refusals(tmp_path):
         await pilot.press("d", "y")
         await pilot.pause()
         assert "spare" not in app.session.chardevs
-        await wait_until(lambda: not app.query("#pane-spare"), what="pane gone")
+        await wait_until(lambda: app.pane_for("spare") is None, what="pane gone")
         pane(app, "ring").focus()
         await pilot.press("d", "y")
         await pilot.pause()
@@ -168,7 +158,7 @@ async def test_remove_asks_and_explains_refusals(tmp_path):
 async def test_break_timestamps_bridge_and_help(tmp_path):
     steps = CONSOLE + [("chardev", "ringbuf,id=m,mux=on"), ("chardev", "ringbuf,id=other")]
     app = make_app(tmp_path, steps)
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with running(app, (160, 50)) as pilot:
         pane(app, "console").focus()
         await pilot.press("b")
         assert app.session.devices.get("dev").breaks == 1
@@ -190,9 +180,9 @@ async def test_break_timestamps_bridge_and_help(tmp_path):
 
 async def test_changes_made_through_the_manager_show_at_once(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         await app.session.chardevs.add("late", "ringbuf,size=64")  # as QMP would
-        await wait_until(lambda: bool(app.query("#pane-late")), timeout=0.5, what="pane in 0.5 s")
+        await wait_pane(app, "late", timeout=0.5)
         app.session.chardevs.ringbuf_write("late", "from qmp")
         await pilot.pause(0.15)
         assert "from qmp" in shown(pane(app, "late"))
@@ -203,7 +193,7 @@ async def test_changes_made_through_the_manager_show_at_once(tmp_path):
 
 async def test_save_open_theme_and_quit(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         assert app.theme == DARK
         await pilot.press("T")
         assert app.theme == LIGHT
@@ -230,7 +220,7 @@ async def test_save_open_theme_and_quit(tmp_path):
 
 async def test_ctrl_q_and_palette_go_to_the_console_while_typing(tmp_path):
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with running(app) as pilot:
         await pilot.press("enter", "ctrl+q", "ctrl+p")
         ring = app.session.chardevs.get("ring")
         await wait_until(lambda: ring.contents().endswith(b"\x11\x10"), what="C-q C-p echoed")
@@ -239,7 +229,7 @@ async def test_ctrl_q_and_palette_go_to_the_console_while_typing(tmp_path):
 
 async def test_a_bad_session_ends_the_app_with_the_error(tmp_path):
     app = make_app(tmp_path, [("chardev", "ringbuf,id=r,size=3")])
-    async with app.run_test() as pilot:
-        await pilot.pause()
+    async with running(app, started=False):
+        await wait_until(lambda: app.return_code is not None, what="the app ending")
     assert app.return_code == 1
     assert "power of two" in app.startup_error

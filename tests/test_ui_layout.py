@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tuicon.profiles import ProfileStore
-from tuicon.ui.app import Settings, TuiconApp
 from tuicon.ui.panes import ChardevPane
+
+from ui_helpers import make_app, running
 
 
 def steps_for(count: int) -> list[tuple[str, str]]:
@@ -16,11 +16,9 @@ def steps_for(count: int) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
 @pytest.mark.parametrize("count", [1, 4, 9, 16])
 async def test_every_pane_fits_on_screen(tmp_path, size, count):
-    app = TuiconApp(steps_for(count), store=ProfileStore(tmp_path / "profiles"),
-                    settings=Settings(tmp_path / "settings.toml"))
+    app = make_app(tmp_path, steps_for(count))
     width, height = size
-    async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+    async with running(app, size):
         panes = list(app.query(ChardevPane))
         assert [p.chardev_id for p in panes] == [f"n{i:02d}" for i in range(count)]
         for pane in panes:

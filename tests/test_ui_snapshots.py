@@ -30,7 +30,14 @@ def app_for(tmp_path, steps=STEPS) -> TuiconApp:
                      settings=Settings(tmp_path / "settings.toml"), rate_seconds=3600)
 
 
+async def started(pilot) -> None:
+    """The session is built in the background: wait for it before the shot."""
+    await pilot.app.started.wait()
+    await pilot.pause()
+
+
 async def write_console(pilot) -> None:
+    await started(pilot)
     app = pilot.app
     fe = CharFrontend(app.session.chardevs.get("console"), owner="snapshot")
     fe.write(COLOURED)
@@ -39,7 +46,7 @@ async def write_console(pilot) -> None:
 
 
 def test_main_screen(snap_compare, tmp_path):
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE)
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=started)
 
 
 def test_vc_with_coloured_output(snap_compare, tmp_path):
@@ -48,6 +55,7 @@ def test_vc_with_coloured_output(snap_compare, tmp_path):
 
 def test_add_form_with_a_validation_error(snap_compare, tmp_path):
     async def fill(pilot) -> None:
+        await started(pilot)
         await pilot.press("a", *"r2")
         pilot.app.screen.query_one("#opt-size").value = "1000"
         await pilot.pause()
@@ -56,4 +64,5 @@ def test_add_form_with_a_validation_error(snap_compare, tmp_path):
 
 
 def test_help_screen(snap_compare, tmp_path):
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, press=["question_mark"])
+    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, press=["question_mark"],
+                        run_before=started)

@@ -75,6 +75,7 @@ async def run(seconds: float, rate: float) -> None:
         ]
         app = TuiconApp(steps, store=ProfileStore(tmp / "p"), settings=Settings(tmp / "s.toml"))
         async with app.run_test(size=(160, 50)) as pilot:
+            await app.started.wait()  # the session is built in the background
             share = app.session.chardevs.get("share")
             reader = subprocess.Popen([sys.executable, "-c", READER, share.port], stdout=subprocess.PIPE)
             say("app up")

@@ -4,6 +4,10 @@ The app owns a :class:`~tuicon.session.Session` and acts only through its
 managers; it listens to the chardev manager, so a change made elsewhere (a
 QMP client) shows at once.  Drawing is coalesced: a 30 fps timer redraws
 the panes whose content changed, however fast the data comes.
+
+No key or form handler waits for the engine: building the session, adds,
+swaps, removes, bridges and profile opens run as Textual workers, with
+their progress shown, and Escape cancels them.
 """
 
 from __future__ import annotations
@@ -11,35 +15,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import math
 import os
 import sys
 import time
 import tomllib
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from textual.app import App, AutopilotCallbackType, ComposeResult, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.theme import Theme
+from textual.theme import Theme, ThemeProvider
 from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
 from ..chardev import ChardevError
 from ..chardev.manager import ManagerEvent
 from ..chardev.options import shown
 from ..profiles import ProfileError, ProfileStore, profile_of
 from ..session import Session, Step, make_private_directory, state_directory
-from .forms import BackendForm, BridgeForm, ConfirmScreen, NameForm
+from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, Progress, note,
+                    run_job, worker_busy)
 from .help import HelpScreen
 from .panes import ChardevPane
 from .settings import Settings
 
 FRAME_SECONDS = 1 / 30
+ANY_SCREEN_ACTIONS = {"quit", "help_quit", "command_palette", "suspend_process"}
+"""Actions that also work while a form or the help is on top (the rest act on panes)."""
 PANE_WIDTH, MIN_PANE_WIDTH, MIN_PANE_HEIGHT = 40, 20, 4
 PALETTE = {
     "add": ("Add a chardev", "a: pick a backend type and its options"),
@@ -67,8 +78,59 @@ def load_themes(directory: Path = THEMES_DIR) -> list[Theme]:
     return themes
 
 
+class Palette(CommandPalette):
+    """Textual's command palette, without the crashes keys found in it (Textual 8.2).
+
+    PageUp/PageDown raise ``KeyError`` when the list has just appeared and is
+    not laid out yet; a second Enter or Escape arriving while the palette is
+    already closing dismisses it twice (``InvalidStateError``) and would run
+    the command twice; and a dismissal while another screen is on top (the
+    quit question, asked by Ctrl+Q) pops that screen instead; and a search
+    started by keys that arrive while it closes fails (``NoMatches``).  A key
+    must never end the app, nor leave a palette that cannot be closed.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._palette_closed: AwaitComplete | None = None
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except (KeyError, IndexError):
+            pass  # nothing to page through yet
+
+    def _select_or_command(self, event: Any = None) -> None:
+        if self._palette_closed is None and self.is_active:
+            super()._select_or_command(event)
+
+    def _action_escape(self) -> None:
+        if self._palette_closed is None and self.is_active:
+            super()._action_escape()
+
+    # Keys already on their way while it closes must not start a search
+    # whose results land in a palette that is gone (NoMatches).
+
+    def _gather_commands(self, search_value: str) -> None:
+        if self._palette_closed is None:
+            super()._gather_commands(search_value)
+
+    def _refresh_command_list(self, *args: Any, **kwargs: Any) -> None:
+        if self._palette_closed is None:
+            super()._refresh_command_list(*args, **kwargs)
+
+    def _watch__list_visible(self) -> None:
+        if self._palette_closed is None:
+            super()._watch__list_visible()
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if self._palette_closed is None and self.is_active:
+            self._palette_closed = super().dismiss(result)
+        return self._palette_closed or AwaitComplete()
+
+
 class TuiconApp(App[int]):
-    CSS_PATH = "tuicon.tcss"
+    CSS_PATH = Path(__file__).with_name("tuicon.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tuicon"
     BINDINGS = [
         Binding("a", "add", "Add"),
@@ -82,6 +144,9 @@ class TuiconApp(App[int]):
         Binding("T", "toggle_theme", "Theme", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("escape", "cancel_job", "Cancel", show=False),
+        # Stopping the process stops every console it relays: ask first.
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),
         Binding("enter", "type", "Type", show=False),
         Binding("right,down", "app.focus_next", "Next", show=False),
         Binding("left,up", "app.focus_previous", "Previous", show=False),
@@ -99,43 +164,88 @@ class TuiconApp(App[int]):
         self.settings = settings or Settings()
         self.ui_state = dict(ui or {})
         self.startup_error: str | None = None
-        self._unsubscribe = None
+        self.started = asyncio.Event()
+        """Set once start-up has ended (built, failed or cancelled)."""
+        self._unsubscribe: Callable[[], None] | None = None
         self._dirty_panes = True
+        self._panes: dict[str, ChardevPane] = {}
+        self._grid = Grid(id="panes")
+        self.progress = Progress(id="progress", classes="progress")
+        self._job: Worker[None] | None = None
+        self._complete = False  # every step of the session was built
+        self._built = 0  # steps of the session built so far
+        self._saved_level = logging.NOTSET
+        self._session_closed = False
+        self._engine_log = EngineProgress()
 
     # -- start and stop ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Grid(id="panes")
+        yield self._grid
+        yield self.progress
         yield Footer()
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         for theme in load_themes():
             self.register_theme(theme)
         wanted = self.ui_state.get("theme") or self.settings.load().get("theme") or DARK
         self.theme = wanted if wanted in self.available_themes else DARK
-        self.startup_error = await self._start_session(self.steps)
+        self._listen_to_engine(True)
+        self.set_interval(FRAME_SECONDS, self._frame)
+        self.set_interval(self.rate_seconds, self._sample_rates)
+        # The app is up before the session is: a server with wait=on may wait
+        # for its client a long time, and the keys must work meanwhile.
+        self.start_job("Starting", self._start_up, self._startup_cancelled)
+
+    def _listen_to_engine(self, on: bool) -> None:
+        """Show the engine's progress lines (INFO and up) in the job that caused them."""
+        engine = logging.getLogger("tuicon")
+        if on:
+            self._saved_level = engine.level
+            if not engine.isEnabledFor(logging.INFO):
+                engine.setLevel(logging.INFO)
+            engine.addHandler(self._engine_log)
+        else:
+            engine.removeHandler(self._engine_log)
+            engine.setLevel(self._saved_level)
+
+    async def _start_up(self) -> None:
+        try:
+            self.startup_error = await self._start_session(self.steps)
+        finally:
+            self.started.set()
         if self.startup_error:
             await self._close_session(save=False)
             self.exit(1, return_code=1)
             return
         await self.sync_panes()
-        self.set_interval(FRAME_SECONDS, self._frame)
-        self.set_interval(self.rate_seconds, self._sample_rates)
-        self._focus_first_vc()
+        if not self.typing():
+            self._focus_first_vc()
+
+    def _startup_cancelled(self) -> str:
+        return (f"start-up cancelled: {self._built} of {len(self.steps)} steps built,"
+                " the rest was not (the last session is kept as it was)")
 
     async def _start_session(self, steps: Sequence[Step]) -> str | None:
-        """Listen to the session, then build it; returns the engine's error, if any."""
+        """Listen to the session, then build it step by step; returns the engine's error, if any."""
         self.session.on_quit(lambda reason: self.call_later(self.action_quit, True))
         self._unsubscribe = self.session.chardevs.subscribe(self._on_manager_event)
-        try:
-            await self.session.apply(steps)
-        except ChardevError as err:
-            return str(err)
+        self._complete = False
+        self._built = 0
+        for kind, argument in steps:
+            note(f"Starting ({self._built + 1}/{len(steps)}): -{kind} {argument}…")
+            try:
+                await self.session.apply([(kind, argument)])
+            except ChardevError as err:
+                return str(err)
+            self._built += 1
+            self._dirty_panes = True
+        self._complete = True
         return None
 
     def _focus_first_vc(self) -> None:
-        panes = list(self.query(ChardevPane))
+        panes = list(self._panes.values())
         first = next((p for p in panes if p.is_vc), panes[0] if panes else None)
         if first is not None:
             first.focus()
@@ -145,6 +255,9 @@ class TuiconApp(App[int]):
             self.settings.save(theme=theme)
 
     async def _close_session(self, *, save: bool) -> None:
+        if self._session_closed:
+            return
+        self._session_closed = True
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -156,11 +269,56 @@ class TuiconApp(App[int]):
         if self._own_session:
             await self.session.close()
 
+    async def on_unmount(self) -> None:
+        # Whatever ended the app, nothing it opened stays open.
+        await self._cancel_jobs()
+        await self._close_session(save=False)
+        self._listen_to_engine(False)
+
+    async def _cancel_jobs(self) -> None:
+        """Cancel every running worker and wait until each has cleaned up."""
+        me = active_worker.get(None)
+        running = [w for w in self.workers if not w.is_finished and w is not me]
+        for worker in running:
+            worker.cancel()
+        for worker in running:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, asyncio.CancelledError):
+                await worker.wait()
+
     def current_ui(self) -> dict[str, Any]:
-        return {"theme": self.theme,
-                "pane-order": [p.chardev_id for p in self.query(ChardevPane)]}
+        return {"theme": self.theme, "pane-order": list(self._panes)}
+
+    # -- background jobs -------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A job of the app's own (start-up, a profile opening, a removal) is running."""
+        return worker_busy(self._job)
+
+    def start_job(self, text: str, work: Callable[[], Awaitable[Any]],
+                  cancelled: str | Callable[[], str]) -> bool:
+        """Run ``work`` as a worker with its progress shown; one such job at a time."""
+        if self.busy:
+            self.notify("Busy with the job shown at the bottom; Escape cancels it",
+                        severity="warning")
+            return False
+        self._job = self.run_worker(
+            run_job(self.progress, text, work, self._report, cancelled),
+            group="app-job", exclusive=True, exit_on_error=False)
+        return True
+
+    def _report(self, text: str, severity: str) -> None:
+        self.notify(text, severity=severity, timeout=10)  # type: ignore[arg-type]
+
+    def action_cancel_job(self) -> None:
+        if self._job is not None and self.busy:
+            self._job.cancel()
 
     # -- panes ---------------------------------------------------------------------------
+
+    def pane_for(self, chardev_id: str) -> ChardevPane | None:
+        """The pane showing ``chardev_id`` (None if it has none yet)."""
+        return self._panes.get(chardev_id)
 
     def _on_manager_event(self, event: ManagerEvent) -> None:
         if event.kind in ("added", "removed"):
@@ -169,20 +327,27 @@ class TuiconApp(App[int]):
     async def sync_panes(self) -> None:
         """One pane per chardev, in the manager's order (or the profile's pane order)."""
         self._dirty_panes = False
-        grid = self.query_one("#panes", Grid)
         ids = self._ordered_ids()
-        shown = {p.chardev_id: p for p in self.query(ChardevPane)}
-        for chardev_id, pane in shown.items():
-            if chardev_id not in ids:
-                await pane.remove()
-        new = [ChardevPane(self.session, i) for i in ids if i not in shown]
+        # The table changes before any await: a second sync running meanwhile
+        # sees the same panes and never mounts one twice.
+        gone = [self._panes.pop(i) for i in list(self._panes) if i not in ids]
+        new = [ChardevPane(self.session, i) for i in ids if i not in self._panes]
+        self._panes.update((pane.chardev_id, pane) for pane in new)
+        for pane in gone:
+            await pane.remove()
         if new:
-            await grid.mount_all(new)
-        self._layout_grid(len(ids))
-        for pane in self.query(ChardevPane):
+            await self._grid.mount_all(new)
+        self._layout_grid(len(self._panes))
+        for pane in self._panes.values():
             pane.tick()
-        if self.focused is None:
+        if self.screen is self.screen_stack[0] and self.focused is None:
             self._focus_first_vc()
+
+    async def _remove_all_panes(self) -> None:
+        panes = list(self._panes.values())
+        self._panes.clear()
+        for pane in panes:
+            await pane.remove()
 
     def _ordered_ids(self) -> list[str]:
         ids = self.session.chardevs.ids()
@@ -190,7 +355,6 @@ class TuiconApp(App[int]):
         return order + [i for i in ids if i not in order]
 
     def _layout_grid(self, count: int) -> None:
-        grid = self.query_one("#panes", Grid)
         width = self.size.width or 80
         height = max(1, (self.size.height or 24) - 2)  # less header and footer
         columns = max(1, min(count, width // PANE_WIDTH, 4))
@@ -200,20 +364,20 @@ class TuiconApp(App[int]):
                and math.ceil(count / columns) * MIN_PANE_HEIGHT > height):
             columns += 1
         rows = max(1, math.ceil(count / columns))
-        grid.styles.grid_size_columns = columns
-        grid.styles.grid_size_rows = rows
+        self._grid.styles.grid_size_columns = columns
+        self._grid.styles.grid_size_rows = rows
 
     def on_resize(self) -> None:
-        self._layout_grid(len(self.query(ChardevPane)))
+        self._layout_grid(len(self._panes))
 
     async def _frame(self) -> None:
         if self._dirty_panes:
             await self.sync_panes()
-        for pane in self.query(ChardevPane):
+        for pane in list(self._panes.values()):
             pane.tick()
 
     def _sample_rates(self) -> None:
-        for pane in self.query(ChardevPane):
+        for pane in list(self._panes.values()):
             pane.sample_rates()
 
     def selected(self) -> ChardevPane | None:
@@ -226,7 +390,10 @@ class TuiconApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While typing into a console every key is the console's, Ctrl+Q and Ctrl+P too.
-        return not self.typing()
+        if self.typing():
+            return False
+        # Pane actions wait for the main screen: no form opens on top of a form.
+        return action in ANY_SCREEN_ACTIONS or self.screen is self.screen_stack[0]
 
     # -- actions -------------------------------------------------------------------------
 
@@ -240,9 +407,11 @@ class TuiconApp(App[int]):
 
     def action_change(self) -> None:
         pane = self.selected()
-        if pane is None or pane.chardev is None:
+        chardev = pane.chardev if pane else None
+        if pane is None or chardev is None:
+            self.notify("Select the pane of the chardev to swap first", severity="warning")
             return
-        if pane.chardev.is_multiplexer:
+        if chardev.is_multiplexer:
             self.notify("For mux or hub device hotswap is not supported yet: swap its members",
                         severity="error")
             return
@@ -261,29 +430,38 @@ class TuiconApp(App[int]):
     def action_remove(self) -> None:
         pane = self.selected()
         if pane is None:
+            self.notify("Select the pane of the chardev to remove first", severity="warning")
             return
         chardev_id = pane.chardev_id
 
-        async def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            chardev = self.session.chardevs.find(chardev_id)
-            users = ", ".join(fe.owner for fe in chardev.frontends()) if chardev else ""
-            try:
-                await self.session.chardevs.remove(chardev_id)
-            except ChardevError as err:
-                self.notify(f"{err}: it is used by {users}; remove or detach that first",
-                            title="Not removed", severity="error", timeout=8)
-                return
-            self.notify(f"removed '{chardev_id}'")
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_job(f"Removing '{chardev_id}'…", lambda: self._remove(chardev_id),
+                               f"cancelled: '{chardev_id}' was not removed")
 
-        self.push_screen(ConfirmScreen(f"Remove chardev '{chardev_id}'?"), answered)
+        self.ask(f"Remove chardev '{chardev_id}'?", answered)
+
+    async def _remove(self, chardev_id: str) -> None:
+        chardev = self.session.chardevs.find(chardev_id)
+        users = ", ".join(fe.owner for fe in chardev.frontends()) if chardev else ""
+        try:
+            await self.session.chardevs.remove(chardev_id)
+        except ChardevError as err:
+            self.notify(f"{err}: it is used by {users}; remove or detach that first",
+                        title="Not removed", severity="error", timeout=8)
+            return
+        self.notify(f"removed '{chardev_id}'")
 
     def action_send_break(self) -> None:
         pane = self.selected()
-        if pane is not None:
+        if pane is None:
+            return
+        try:
             self.session.chardevs.send_break(pane.chardev_id)
-            self.notify(f"BREAK sent to '{pane.chardev_id}'")
+        except ChardevError as err:
+            self.notify(str(err), severity="error")
+            return
+        self.notify(f"BREAK sent to '{pane.chardev_id}'")
 
     def action_timestamps(self) -> None:
         pane = self.selected()
@@ -318,13 +496,18 @@ class TuiconApp(App[int]):
             self.notify(f"no saved profiles in {self.store.directory}", severity="warning")
             return
 
-        async def open_(name: str | None) -> None:
+        def open_(name: str | None) -> None:
             if name:
-                await self.open_profile(name)
+                self.open_profile(name)
 
         self.push_screen(NameForm("Open a profile (replaces the session)", names, pick=True), open_)
 
-    async def open_profile(self, name: str) -> None:
+    def open_profile(self, name: str) -> bool:
+        """Replace the session by a saved profile, in the background; False if busy."""
+        return self.start_job(f"Opening profile '{name}'…", lambda: self._open_profile(name),
+                              lambda: f"opening '{name}' cancelled: {self._built} of its steps built")
+
+    async def _open_profile(self, name: str) -> None:
         try:
             profile = self.store.load(name)
         except ProfileError as err:
@@ -332,41 +515,88 @@ class TuiconApp(App[int]):
             return
         if self._unsubscribe is not None:
             self._unsubscribe()
+            self._unsubscribe = None
+        await self._remove_all_panes()
         await self.session.close()
         self.session = Session()
+        self._own_session = True
         self.ui_state = profile.ui
-        for pane in self.query(ChardevPane):
-            await pane.remove()
         error = await self._start_session(profile.steps)
-        if error:
-            self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
         if profile.ui.get("theme") in self.available_themes:
             self.theme = profile.ui["theme"]
         await self.sync_panes()
-        self.notify(f"opened profile '{name}'")
+        if error:
+            self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
+        else:
+            self.notify(f"opened profile '{name}'")
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        # One help screen, built once: its Markdown is slow to lay out.
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), name="help")
+        if self.get_screen("help") not in self.screen_stack:
+            self.push_screen("help")
+
+    def open_consoles(self) -> list[str]:
+        return [i.label for i in self.session.chardevs.query() if i.be_open]
+
+    def _consoles_text(self) -> str:
+        names = self.open_consoles()
+        return (f"{len(names)} consoles are open ({', '.join(names[:4])}"
+                f"{', ...' if len(names) > 4 else ''})")
 
     async def action_quit(self, confirmed: bool = False) -> None:
-        open_consoles = [i.label for i in self.session.chardevs.query() if i.be_open]
-        if open_consoles and not confirmed:
+        if self.open_consoles() and not confirmed:
             async def answered(yes: bool | None) -> None:
                 if yes:
-                    await self.action_quit(True)
+                    await self.quit_now()
 
-            self.push_screen(ConfirmScreen(
-                f"Quit? {len(open_consoles)} consoles are open ({', '.join(open_consoles[:4])}"
-                f"{', ...' if len(open_consoles) > 4 else ''})"), answered)
+            self.ask(f"Quit? {self._consoles_text()}", answered)
             return
-        await self._close_session(save=True)
+        await self.quit_now()
+
+    async def quit_now(self) -> None:
+        """Stop what runs, save the last session (if it was built whole) and exit."""
+        await self._cancel_jobs()
+        await self._close_session(save=self._complete)
         self.exit(0)
+
+    def action_suspend_process(self) -> None:
+        if not self.open_consoles():
+            super().action_suspend_process()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                super(TuiconApp, self).action_suspend_process()
+
+        self.ask(f"Suspend tuicon? {self._consoles_text()}; they stop until it is resumed (fg)",
+                 answered)
+
+    def action_command_palette(self) -> None:
+        # One palette at a time, even under a question asked on top of it; no
+        # widget id, as the last one may still be unmounting when Ctrl+P comes.
+        self._open_palette()
+
+    def search_themes(self) -> None:
+        self._open_palette(providers=[ThemeProvider], placeholder="Search for themes…")
+
+    def _open_palette(self, **options: Any) -> None:
+        if not any(isinstance(s, CommandPalette) for s in self.screen_stack):
+            self.push_screen(Palette(**options))
+
+    def ask(self, question: str, answered: Callable[[bool | None], Any]) -> None:
+        """Ask a yes/no question, unless one is being asked already."""
+        if not isinstance(self.screen, ConfirmScreen):
+            self.push_screen(ConfirmScreen(question), answered)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return  # pane actions act on the main screen, not on top of a form
         for action, (title, help_text) in PALETTE.items():
             yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Markdown
+
+from .forms import Modal
 
 HELP = """\
 # tuicon keys
@@ -25,7 +26,9 @@ HELP = """\
 | `s` | save the session as a profile |
 | `o` | open a saved profile (replaces the session) |
 | `T` | switch between the dark and the light theme |
+| `Escape` | cancel what is running (an add, a swap, a server waiting for its client, start-up) |
 | `Ctrl+P` | command palette: every action, by name |
+| `Ctrl+Z` | suspend tuicon, after asking: its consoles stop while it is stopped |
 | `?` | this help |
 | `q` | quit (asks while consoles are open) |
 
@@ -34,16 +37,19 @@ whether its connect is postponed, who uses it (for a mux, who has the
 focus; for a mux-be, its members), bytes in and out with rates, and below
 that the vc's screen, a ringbuf's contents, or a tail of the traffic.
 
+Adds, swaps, removes, bridges and profile opens run in the background with
+a spinner saying what they wait for; the keys keep working meanwhile.
+
 Press `Escape` or `?` to close this help.
 """
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+class HelpScreen(Modal[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "close_help", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Markdown(HELP)
 
-    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
+    def action_close_help(self) -> None:
+        self.close(None)

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from ..chardev import Chardev
     from ..session import Session
 
+def pane_widget_id(chardev_id: str) -> str:
+    """A Textual widget id for a chardev's pane, whatever the chardev id holds.
+
+    Textual ids allow letters, digits, ``_`` and ``-`` only, while chardev
+    ids also have ``.`` (``log.1``).  Letters, digits and ``-`` are kept
+    (``pane-screen``); anything else, ``_`` included, becomes ``_XX_`` (its
+    code point in hex), so two chardev ids never share a widget id.
+    """
+    safe = "".join(c if c.isascii() and (c.isalnum() or c == "-") else f"_{ord(c):x}_"
+                   for c in chardev_id)
+    return f"pane-{safe}"
+
+
 class ChardevPane(Widget, can_focus=True):
     """Status and contents of one chardev, redrawn only when something changed."""
 
@@ -31,7 +44,7 @@ class ChardevPane(Widget, can_focus=True):
             self.pane = pane
 
     def __init__(self, session: Session, chardev_id: str) -> None:
-        super().__init__(id=f"pane-{chardev_id}")
+        super().__init__(id=pane_widget_id(chardev_id))
         self.session = session
         self.chardev_id = chardev_id
         self._signature: Any = None

@@ -11,6 +11,8 @@ with tuicon's fix of its Alt keys) and the whole way through a real app
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 
 import pytest
@@ -221,6 +223,7 @@ def first_difference(got: bytes, keys: list[tuple[str, bytes]]) -> str:
 async def test_every_key_reaches_the_device_byte_exact(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         pane = await start_typing(app, pilot)
         ring = app.session.chardevs.get("ring")
         start = len(ring.contents())
@@ -239,6 +242,7 @@ async def test_every_key_reaches_the_device_byte_exact(tmp_path):
 async def test_ctrl_close_bracket_stays_with_tuicon(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         pane = await start_typing(app, pilot)
         ring = app.session.chardevs.get("ring")
         await type_bytes(app, pilot, b"a")
@@ -272,6 +276,7 @@ async def set_mode(app: TuiconApp, sequence: bytes, mode: str) -> None:
 async def test_paste_reaches_the_device_whole(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         await start_typing(app, pilot)
         ring = app.session.chardevs.get("ring")
         start = len(ring.contents())
@@ -283,6 +288,7 @@ async def test_paste_reaches_the_device_whole(tmp_path):
 async def test_paste_goes_nowhere_unless_typing(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         await pilot.pause()
         ring = app.session.chardevs.get("ring")
         app.post_message(events.Paste("rm -rf /\n"))
@@ -296,6 +302,7 @@ async def test_paste_goes_nowhere_unless_typing(tmp_path):
 async def test_bracketed_paste_reaches_the_device(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         await start_typing(app, pilot)
         await set_mode(app, b"\x1b[?2004h", "bracketed_paste")
         ring = app.session.chardevs.get("ring")
@@ -310,6 +317,7 @@ async def test_bracketed_paste_reaches_the_device(tmp_path):
 async def test_application_cursor_keys_reach_the_device(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         await start_typing(app, pilot)
         await set_mode(app, b"\x1b[?1h", "application_cursor")
         ring = app.session.chardevs.get("ring")

@@ -166,6 +166,7 @@ def test_an_unusable_home_does_not_stop_the_app(tmp_path, monkeypatch, capfd):
     isolate(monkeypatch, unusable_home(tmp_path))
 
     async def toggle_theme_and_quit(pilot):
+        await pilot.app.started.wait()  # the session is built in the background
         await pilot.press("T")
         await pilot.app.action_quit(True)
 
@@ -187,6 +188,7 @@ def test_a_crash_leaves_one_line_a_traceback_file_and_the_last_session(tmp_path,
     monkeypatch.setattr(app_module.TuiconApp, "action_help", broken_help)
 
     async def ask_for_help(pilot):
+        await pilot.app.started.wait()  # the session is built in the background
         await pilot.press("question_mark")
         await pilot.pause()
 
@@ -236,6 +238,7 @@ def test_the_app_says_what_the_last_session_left_out(tmp_path, monkeypatch, capf
     undecodable = os.fsdecode(bytes(tmp_path) + b"/log-\xff")
 
     async def quit_(pilot):
+        await pilot.app.started.wait()  # the session is built in the background
         await pilot.app.action_quit(True)
 
     steps = [("chardev", "ringbuf,id=ring"), ("chardev", f"file,id=log,path={undecodable}")]

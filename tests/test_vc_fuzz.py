@@ -7,6 +7,8 @@ and answers keys.
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
@@ -131,6 +133,7 @@ async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path
     app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
                     settings=Settings(tmp_path / "settings.toml"))
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         vc = app.session.chardevs.get("screen")
         fe = CharFrontend(vc)
         try:
@@ -160,6 +163,7 @@ async def test_a_pane_that_fails_to_draw_says_so_and_the_app_goes_on(tmp_path: P
     app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
                     settings=Settings(tmp_path / "settings.toml"))
     async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         def broken(vc, rows, cursor=True):
             raise ValueError("no such colour")
 

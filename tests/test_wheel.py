@@ -115,6 +115,7 @@ PILOT = textwrap.dedent("""
                         store=ProfileStore(here / "profiles"),
                         settings=Settings(here / "settings.toml"))
         async with app.run_test() as pilot:
+            await asyncio.wait_for(app.started.wait(), 10)  # built in the background
             await pilot.press("question_mark")
             await pilot.pause()
             assert isinstance(app.screen, HelpScreen), app.screen

@@ -69,6 +69,7 @@ async def idle(tmp: Path, count: int, seconds: float) -> None:
     started = time.perf_counter()
     app = make_app(tmp, steps)
     async with app.run_test(size=(160, 45)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         while len(app.session.chardevs) < count:
             await pilot.pause(0.01)
         await pilot.pause()
@@ -90,6 +91,7 @@ async def traffic(tmp: Path, seconds: float, rate: float) -> None:
     steps += [("device", f"bridge,id=b{i},chardev=s{i},peer=r{i}") for i in range(16)]
     app = make_app(tmp, steps)
     async with app.run_test(size=(160, 45)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         while len(app.session.chardevs) < 64:
             await pilot.pause(0.01)
         writer = subprocess.Popen([sys.executable, "-c", WRITER, ",".join(busy), str(rate),

@@ -270,9 +270,11 @@ class TuiconApp(App[int]):
             await self.session.close()
 
     async def on_unmount(self) -> None:
-        # Whatever ended the app, nothing it opened stays open.
+        # Whatever ended the app, nothing it opened stays open; after a crash
+        # the session it had is still saved as the last session.
+        crashed = getattr(self, "_exception", None) is not None
         await self._cancel_jobs()
-        await self._close_session(save=False)
+        await self._close_session(save=crashed and self._complete)
         self._listen_to_engine(False)
 
     async def _cancel_jobs(self) -> None:

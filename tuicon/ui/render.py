@@ -9,7 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from wcwidth import wcwidth
 
-from ..chardev.screen import DEFAULT_PEN, Colour, Pen
+from ..chardev.screen import Colour, Pen
 from ..chardev.screen.base import BOLD, FAINT, INVISIBLE, ITALIC, REVERSE, STRIKE, UNDERLINE
 
 REVERSE_ON, REVERSE_OFF = Style(reverse=True), Style(reverse=False)
@@ -74,12 +74,9 @@ def vc_text(vc, rows: int, cursor: bool = True) -> Text:
         runs = frame[row]
         if show_cursor and row == cy:
             runs = _with_cursor(runs, cx)
-        for index, (part, pen) in enumerate(runs):
-            style = pen if isinstance(pen, Style) else pen_style(pen)
-            if index == len(runs) - 1 and pen == DEFAULT_PEN:
-                part = part.rstrip()
+        for part, pen in runs:
             if part:
-                text.append(part, style)
+                text.append(part, pen if isinstance(pen, Style) else pen_style(pen))
         if row < last - 1:
             text.append("\n")
     return text

@@ -13,6 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import NamedTuple, TypeAlias
 
+MAX_SEQUENCE = 64 * 1024
+"""Longest escape sequence or string (OSC, DCS, APC) an engine follows: a
+longer one is cut short, so one that never ends neither grows without
+bound nor hides all output after it."""
+
 Colour: TypeAlias = "int | tuple[int, int, int] | None"
 """A cell colour: None is the terminal's default, an int 0-255 a palette
 entry (0-7 the basic colours, 8-15 their bright forms), a tuple 24-bit RGB."""

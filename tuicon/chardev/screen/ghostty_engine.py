@@ -20,8 +20,8 @@ from typing import Any
 from pyghostty import Terminal, ffi, lib  # ImportError here: the extra is not installed
 from pyghostty.core import check, init_sized
 
-from .base import (BLINK, BOLD, DEFAULT_PEN, FAINT, INVISIBLE, ITALIC, REVERSE, STRIKE, UNDERLINE, Cell,
-                   Colour, Pen, Reply, ScreenModel)
+from .base import (BLINK, BOLD, DEFAULT_PEN, FAINT, INVISIBLE, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE,
+                   UNDERLINE, Cell, Colour, Pen, Reply, ScreenModel)
 
 PYGHOSTTY_VERSION = "0.1.3"
 """The binding tuicon was built and tested against (pyproject pins it)."""
@@ -30,6 +30,9 @@ SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 ATTR_ON = {1: BOLD, 2: FAINT, 3: ITALIC, 4: UNDERLINE, 5: BLINK, 7: REVERSE, 8: INVISIBLE, 9: STRIKE}
 ATTR_OFF = {21: UNDERLINE, 22: BOLD | FAINT, 23: ITALIC, 24: UNDERLINE, 25: BLINK, 27: REVERSE,
             28: INVISIBLE, 29: STRIKE}
+INTRODUCERS = (b"\x1b", "\x90".encode(), "\x9b".encode(), "\x9d".encode(), "\x9e".encode(),
+               "\x9f".encode(), "\x98".encode())
+"""What can open a sequence: ESC, and the C1 controls (DCS, CSI, OSC, PM, APC, SOS) as UTF-8."""
 PEN_CACHE_SIZE = 4096
 """(pen, SGR) pairs kept: a device can send millions of true colours."""
 _pens: dict[tuple[Pen, str], Pen] = {}
@@ -138,15 +141,44 @@ class GhosttyEngine(ScreenModel):
                                        ffi.new("uint64_t*", 0)), "set kitty image limit")
         self.terminal.on_reply(reply)
         self._errors = 0
+        self._sequence = 0  # bytes of the sequence in progress, as far as it can be told
         self._frame: list[list[tuple[str, Pen]]] | None = None
         self._write = lib.ghostty_terminal_vt_write
+        self._until_ground = lib.ghostty_terminal_vt_write_until_ground
+        self._consumed = ffi.new("size_t*")
 
     def feed(self, data: bytes) -> None:
         self._frame = None
-        self._write(self._t, data, len(data))
+        for start in range(0, len(data), MAX_SEQUENCE):
+            self._feed_piece(data[start:start + MAX_SEQUENCE])
         if self.terminal._cb_err is not None:  # the reply callback raised: that reply is lost
             self.terminal._cb_err = None
             self._errors += 1
+
+    def _feed_piece(self, data: bytes) -> None:
+        """Feed at most MAX_SEQUENCE bytes, cutting short a string that passes the bound.
+
+        Ghostty follows a string (an OSC title, a DCS) however long it gets,
+        hiding everything after it; tuicon ends one after MAX_SEQUENCE bytes
+        with CAN, as its pyte stream does.
+        """
+        room = MAX_SEQUENCE - self._sequence
+        if self._sequence and len(data) > room:
+            self._write(self._t, data, room)
+            if self._in_sequence():
+                self._write(self._t, b"\x18", 1)  # CAN: back to plain text
+                self._errors += 1
+            self._sequence = 0
+            data = data[room:]
+        self._write(self._t, data, len(data))
+        if not self._in_sequence():
+            self._sequence = 0
+            return
+        start = max(data.rfind(introducer) for introducer in INTRODUCERS)
+        self._sequence = len(data) - start if start >= 0 else self._sequence + len(data)
+
+    def _in_sequence(self) -> bool:
+        return self._until_ground(self._t, b"", 0, self._consumed) == lib.GHOSTTY_NO_VALUE
 
     def abort(self) -> None:
         self.feed(b"\x18")  # CAN: ends any sequence or string in progress

@@ -22,17 +22,13 @@ import pyte
 from pyte.screens import Char, Cursor, StaticDefaultDict
 from wcwidth import wcwidth  # pyte's own, which decides where a wide character's halves go
 
-from .base import (BLINK, BOLD, ITALIC, REVERSE, STRIKE, UNDERLINE, Cell, Colour, Pen, Reply,
-                   ScreenModel)
+from .base import (BLINK, BOLD, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE, UNDERLINE, Cell, Colour, Pen,
+                   Reply, ScreenModel)
 
 MAX_CELL_TEXT = 4
 """Code points one cell holds: a character and its combining marks.  pyte
 re-normalises the whole cell for every mark, so an endless run of marks
 would cost quadratic time and unbounded memory; further marks are dropped."""
-MAX_SEQUENCE = 64 * 1024
-"""Longest escape sequence or string (OSC) followed: a longer one is cut
-short, so one that never ends neither grows without bound nor hides all
-output after it."""
 SAVED_CURSORS = 8
 """DECSC saves pyte keeps (xterm keeps one); pyte's own stack is unbounded."""
 IGNORED_MODES = frozenset({

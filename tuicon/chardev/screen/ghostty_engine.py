@@ -20,6 +20,7 @@ from typing import Any
 from pyghostty import Terminal, ffi, lib  # ImportError here: the extra is not installed
 from pyghostty.core import check, init_sized
 
+from .pyte_engine import MARK_RUN
 from .base import (BLINK, BOLD, DEFAULT_PEN, FAINT, INVISIBLE, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE,
                    UNDERLINE, Cell, Colour, Pen, Reply, ScreenModel)
 
@@ -33,6 +34,9 @@ ATTR_OFF = {21: UNDERLINE, 22: BOLD | FAINT, 23: ITALIC, 24: UNDERLINE, 25: BLIN
 INTRODUCERS = (b"\x1b", "\x90".encode(), "\x9b".encode(), "\x9d".encode(), "\x9e".encode(),
                "\x9f".encode(), "\x98".encode())
 """What can open a sequence: ESC, and the C1 controls (DCS, CSI, OSC, PM, APC, SOS) as UTF-8."""
+CONTROLS = {code: " " for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+"""Ghostty keeps a DEL it was sent in a cell; a frame must never carry a control.
+(Combining marks beyond MAX_CELL_TEXT a cell are dropped from frames too.)"""
 PEN_CACHE_SIZE = 4096
 """(pen, SGR) pairs kept: a device can send millions of true colours."""
 _pens: dict[tuple[Pen, str], Pen] = {}
@@ -118,6 +122,10 @@ def parse_dump(dump: str, cols: int, rows: int) -> list[list[tuple[str, Pen]]]:
                 if index % 2:
                     pen = apply_sgr(pen, part)
                 elif part:
+                    if not part.isascii():
+                        part = MARK_RUN.sub("", part.translate(CONTROLS))
+                    elif not part.isprintable():
+                        part = part.translate(CONTROLS)
                     runs.append((part, pen))
                     width += text_width(part)
         if width < cols:

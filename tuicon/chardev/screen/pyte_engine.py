@@ -447,7 +447,9 @@ class PyteEngine(ScreenModel):
             text = char.data
             if not text and (x == 0 or cells[-1].width != 2):
                 text, width = " ", 1  # a right half left alone by an overwrite
-            cells.append(Cell(text, min(width, 2) if x < cols - 1 else 1, *pen))
+            if width == 2 and x == cols - 1:
+                text, width = " ", 1  # a wide character pyte put in the last column cannot show
+            cells.append(Cell(text, min(width, 2), *pen))
         return cells
 
     def row_runs(self, y: int) -> list[tuple[str, Pen]]:
@@ -466,6 +468,8 @@ class PyteEngine(ScreenModel):
                 if x and wcwidth(row[x - 1].data[:1]) == 2:
                     continue  # the right half of a wide character
                 data = " "
+            if x == cols - 1 and wcwidth(data[:1]) == 2:
+                data = " "  # pyte puts a wide character in the last column (xterm wraps it): it cannot show
             if char[1:] != key:
                 if text:
                     runs.append(("".join(text), pen))  # type: ignore[arg-type]

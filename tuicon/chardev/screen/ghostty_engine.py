@@ -250,7 +250,7 @@ class GhosttyEngine(ScreenModel):
             frame = parse_dump(self._format("active", rows - 1, lib.GHOSTTY_FORMATTER_FORMAT_VT, False),
                                cols, rows)
             for y, runs in enumerate(frame):
-                if len(runs) == 1 and runs[0][1] is DEFAULT_PEN:
+                if len(runs) == 1 and runs[0][1] is DEFAULT_PEN and not runs[0][0].strip():
                     frame[y] = self._blank_row(y, cols)
             self._frame = frame
         return self._frame

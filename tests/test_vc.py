@@ -7,6 +7,8 @@ must behave the same whichever screen model parses its output.
 from __future__ import annotations
 
 import asyncio
+import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,6 +17,7 @@ from tuicon.chardev.backends.vc import MAX_BUDGET
 from tuicon.chardev.screen import GHOSTTY_MISSING, ghostty_available
 from tuicon.chardev.screen.base import BOLD
 from tuicon.chardev.screen.pyte_engine import MAX_CELL_TEXT, MAX_SEQUENCE, SAVED_CURSORS
+from tuicon.monitor.commands import query_vc
 
 from helpers import Recorder
 
@@ -185,3 +188,57 @@ async def test_vc_as_a_mux_be_member_never_slows_the_others(manager, tmp_path, e
     data = b"0123456789abcdef\n" * 300_000  # 5 MB
     assert fe.write(data) == len(data)  # in one call: the vc took it all at once
     assert (tmp_path / "log").read_bytes() == data
+
+
+async def test_a_top_like_program_leaves_the_main_screen_and_scrollback_alone(vc):
+    screen, fe = await vc("vc,cols=30,rows=5,scrollback=50")
+    fe.fe.write(b"".join(b"boot %d\r\n" % i for i in range(8)) + b"$ top")
+    await screen.idle()
+    main, history = screen.lines(), screen.scrollback()
+    # top: alternate screen, clear, home, a page of rows, refreshed many times over.
+    fe.fe.write(b"\x1b[?1049h\x1b[?1h")
+    for frame in range(30):
+        fe.fe.write(b"\x1b[H\x1b[2J" + b"".join(b"\x1b[7mPID %d\x1b[0m\r\n" % (frame * 10 + i) for i in range(9)))
+    await screen.idle()
+    assert screen.alternate_screen and screen.application_cursor
+    fe.fe.write(b"\x1b[?1l\x1b[?1049l")
+    await screen.idle()
+    assert not screen.alternate_screen and not screen.application_cursor
+    assert screen.lines() == main and screen.scrollback() == history
+    assert screen.cursor == (5, 4)  # back after "$ top"
+
+
+async def test_engine_ghostty_without_the_extra_names_it(manager, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tuicon.chardev.screen.ghostty_engine", None)  # import fails
+    with pytest.raises(InvalidOption) as error:
+        await manager.add("con", "vc,engine=ghostty")
+    assert str(error.value) == f"Parameter 'engine': {GHOSTTY_MISSING}"
+    assert "pip install 'tuicon[ghostty]'" in str(error.value) and "\n" not in str(error.value)
+    await manager.add("con", "vc,engine=auto")  # auto falls back to pyte
+    assert manager.get("con").engine == "pyte"
+    with pytest.raises(InvalidOption, match="engine"):
+        await manager.add("bad", "vc,engine=xterm")
+
+
+@pytest.mark.skipif(not ghostty_available(), reason="pyghostty (tuicon[ghostty]) does not install or load here")
+async def test_auto_takes_ghostty_and_a_burst_is_shown_whole(manager):
+    await manager.add("con", "vc,engine=auto,scrollback=100")
+    screen = manager.get("con")
+    assert screen.engine == "ghostty" and manager.info(screen).extra["engine"] == "ghostty"
+    fe = CharFrontend(screen)
+    data = b"".join(b"output line %07d\r\n" % i for i in range(250_000))  # 5 MB at once
+    assert fe.write(data) == len(data)
+    await asyncio.wait_for(screen.idle(), 20)
+    assert screen.skipped_bytes == 0 and screen.fed_bytes == len(data)  # pyte skips most of this
+    assert screen.lines()[-2].startswith("output line 0249999")
+    fe.detach()
+
+
+async def test_query_vc_reports_engine_and_skipped_bytes(manager, vc, engine):
+    screen, fe = await vc("vc,cols=20,rows=2")
+    fe.fe.write(b"hi")
+    await screen.idle()
+    ctx = SimpleNamespace(session=SimpleNamespace(chardevs=manager))
+    answer = await query_vc(ctx, "con")
+    assert answer["engine"] == engine and answer["skipped-bytes"] == 0
+    assert answer["cursor"] == {"x": 2, "y": 0} and answer["lines"][0].rstrip() == "hi"

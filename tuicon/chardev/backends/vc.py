@@ -33,8 +33,6 @@ from ..options import option
 from ..registry import register
 from ..screen import ENGINES, GHOSTTY_MISSING, Cell, Pen, ScreenModel, ghostty_available, make_engine
 
-SLICE = 4096
-"""Bytes of the first slice fed to a fresh screen model."""
 MIN_SLICE = 64
 """Fewest: a slice of costly sequences (a screen fill, a full erase) is cut
 down until it fits in a burst again."""
@@ -132,13 +130,13 @@ class VcChardev(Chardev):
         self.model: ScreenModel = make_engine(self.options.engine, cols, rows, self.options.scrollback,
                                               self.send_input)
         """The screen model; everything outside the vc reads it through the vc's methods."""
-        self._slice = SLICE
         self._backlog = bytearray()
         self._input = bytearray()
         self._have_data = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._rate = FIRST_RATES.get(self.model.name, FIRST_RATES["pyte"])  # bytes/s; refined as it feeds
+        self._slice = self._slice_for_rate()
         self.screen_changed = Signal()
         """Fires after each slice is drawn (renderers coalesce on it)."""
         self.version = 0
@@ -224,12 +222,16 @@ class VcChardev(Chardev):
             self._rate = 0.8 * self._rate + 0.2 * (len(chunk) / elapsed)
         # Some sequences cost thousands of times more than text (a screen
         # fill, an erase): cut the slice until one fits in a burst again.
-        # A fast engine earns big slices, so its per-slice cost stays small.
+        # Otherwise a slice is half a burst at the measured rate, so a fast
+        # engine takes big ones and its cost per slice stays small.
         if elapsed > BURST_SECONDS:
             self._slice = max(MIN_SLICE, self._slice // 2)
-        elif elapsed < BURST_SECONDS / 4 and len(chunk) == self._slice:
-            self._slice = min(MAX_SLICE, self._slice * 2)
+        else:
+            self._slice = self._slice_for_rate()
         self.fed_bytes += len(chunk)
+
+    def _slice_for_rate(self) -> int:
+        return min(MAX_SLICE, max(MIN_SLICE, int(self._rate * BURST_SECONDS / 2)))
 
     def _jump_ahead(self) -> None:
         keep = self._backlog[-KEEP_ON_JUMP:]

@@ -7,6 +7,8 @@ picks one by name; ``auto`` takes ghostty when it imports.
 
 from __future__ import annotations
 
+import importlib
+
 from .base import Cell, Colour, DEFAULT_PEN, Pen, Reply, ScreenModel
 
 ENGINES = ("pyte", "ghostty", "auto")
@@ -17,8 +19,8 @@ GHOSTTY_MISSING = ("vc engine 'ghostty' needs the pyghostty package: "
 def ghostty_available() -> bool:
     """Whether the ghostty engine imports here (pyghostty and its library load)."""
     try:
-        from . import ghostty_engine  # noqa: F401
-    except (ImportError, OSError):
+        importlib.import_module(f"{__name__}.ghostty_engine")
+    except (ImportError, OSError):  # not installed, or its shared library does not load
         return False
     return True
 

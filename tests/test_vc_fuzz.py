@@ -1,4 +1,4 @@
-"""Untrusted bytes into a vc: hypothesis-made escape sequences through pyte, a vc and the app.
+"""Untrusted bytes into a vc: hypothesis-made escape sequences through each engine, a vc and the app.
 
 Whatever a device sends, the vc keeps parsing (a marker written afterwards
 shows up), its memory stays bounded by its size, and the app still draws
@@ -11,11 +11,14 @@ import asyncio
 
 from pathlib import Path
 
+import pytest
+from wcwidth import wcwidth
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tuicon.chardev import CharFrontend
-from tuicon.chardev.backends.vc import MAX_CELL_TEXT, SAVED_CURSORS, ConsoleScreen, SafeStream, row_text
+from tuicon.chardev.screen import ScreenModel, make_engine
+from tuicon.chardev.screen.pyte_engine import MAX_CELL_TEXT, SAVED_CURSORS, ConsoleScreen
 from tuicon.profiles import ProfileStore
 from tuicon.ui.app import Settings, TuiconApp
 from tuicon.ui import render
@@ -23,6 +26,7 @@ from tuicon.ui.help import HelpScreen
 
 from helpers import Recorder, wait_until
 from test_ui import pane, shown
+from test_vc import ENGINES, engine  # noqa: F401  (the fixture)
 
 TRUECOLOUR_OVER_255 = b"\x1b[38;2;300;0;0mred?"
 PRIVATE_DSR = b"\x1b[?6n"
@@ -64,8 +68,25 @@ garbage = st.lists(st.one_of(csi, strings, escapes, c1, text, marks, known, st.b
                    max_size=24).map(b"".join)
 
 
-def check_bounded(screen: ConsoleScreen, cols: int, rows: int) -> None:
+def check_bounded(model: ScreenModel, cols: int, rows: int) -> None:
     """The screen's structures are bounded by its size, whatever it was sent."""
+    assert model.size == (cols, rows)
+    x, y = model.cursor
+    assert 0 <= x < cols and 0 <= y < rows
+    assert len(model.lines()) == rows
+    for row in range(rows):
+        cells = model.row_cells(row)
+        assert len(cells) == cols
+        assert max(len(cell.char) for cell in cells) <= 2 * MAX_CELL_TEXT  # NFC may expand a mark into two
+        runs = model.row_runs(row)
+        assert sum(max(wcwidth(ch), 0) for text, _ in runs for ch in text) <= cols
+        assert not any(ch < " " or "\x7f" <= ch < "\xa0" for text, _ in runs for ch in text)  # no controls
+    if isinstance(getattr(model, "screen", None), ConsoleScreen):
+        check_pyte_bounded(model.screen, cols, rows)
+
+
+def check_pyte_bounded(screen: ConsoleScreen, cols: int, rows: int) -> None:
+    """pyte's own structures, which tuicon bounds."""
     assert (screen.columns, screen.lines) == (cols, rows)
     assert 0 <= screen.cursor.x <= cols and 0 <= screen.cursor.y < rows
     assert all(0 <= y < rows for y in screen.buffer)
@@ -76,23 +97,24 @@ def check_bounded(screen: ConsoleScreen, cols: int, rows: int) -> None:
     assert len(screen.tabstops) <= cols + 1
 
 
-class Quiet:
-    def send_input(self, data: bytes) -> None:
-        pass
+@pytest.mark.parametrize("name", ENGINES)
+def test_the_screen_model_survives_any_bytes(name):
+    @settings(max_examples=400, derandomize=True, deadline=None, database=None)
+    @given(garbage)
+    @example(TRUECOLOUR_OVER_255)
+    @example(PRIVATE_DSR)
+    def survives(data):
+        model = make_engine(name, 20, 6, 5, lambda reply: None)
+        try:
+            for start in range(0, len(data), 7):  # sequences cut across feeds too
+                model.feed(data[start:start + 7])
+            check_bounded(model, 20, 6)
+            model.feed(RESYNC + b"MARK")
+            assert model.lines()[0].startswith("MARK")  # RIS took the cursor home
+        finally:
+            model.close()
 
-
-@settings(max_examples=400, derandomize=True, deadline=None, database=None)
-@given(garbage)
-@example(TRUECOLOUR_OVER_255)
-@example(PRIVATE_DSR)
-def test_the_screen_model_survives_any_bytes(data):
-    screen = ConsoleScreen(20, 6, 5, Quiet())
-    stream = SafeStream(screen)
-    for start in range(0, len(data), 7):  # sequences cut across feeds too
-        stream.feed(data[start:start + 7])
-    check_bounded(screen, 20, 6)
-    stream.feed(RESYNC + b"MARK")
-    assert row_text(screen.buffer[0], 20).startswith("MARK")  # RIS took the cursor home
+    survives()
 
 
 def examples(strategy, count: int) -> list[bytes]:
@@ -111,8 +133,8 @@ def examples(strategy, count: int) -> list[bytes]:
     return found
 
 
-async def test_a_vc_keeps_parsing_whatever_its_frontend_writes(manager):
-    await manager.add("con", "vc,cols=40,rows=8,scrollback=20")
+async def test_a_vc_keeps_parsing_whatever_its_frontend_writes(manager, engine):
+    await manager.add("con", f"vc,cols=40,rows=8,scrollback=20,engine={engine}")
     vc = manager.get("con")
     fe = Recorder(vc).install()
     for number, data in enumerate(examples(garbage, 300)):
@@ -123,13 +145,14 @@ async def test_a_vc_keeps_parsing_whatever_its_frontend_writes(manager):
         assert vc.last_error is None, data
         assert len(vc.tasks) == 1, f"feeder gone after {data!r}"
         assert any(marker in line for line in vc.lines()), f"not parsing after {data!r}"
-        check_bounded(vc.screen, 40, 8)
+        check_bounded(vc.model, 40, 8)
         fe.data.clear()  # replies to queries
-    assert manager.info(vc).extra["bad-sequences"] > 0  # the fixed examples are bad ones
+    if engine == "pyte":
+        assert manager.info(vc).extra["bad-sequences"] > 0  # the fixed examples are bad ones for pyte
 
 
-async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path):
-    steps = [("chardev", "vc,id=screen,cols=60,rows=10"), ("chardev", "null,id=spare")]
+async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path, engine):
+    steps = [("chardev", f"vc,id=screen,cols=60,rows=10,engine={engine}"), ("chardev", "null,id=spare")]
     app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
                     settings=Settings(tmp_path / "settings.toml"))
     async with app.run_test(size=(120, 40)) as pilot:

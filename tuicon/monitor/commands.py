@@ -189,8 +189,8 @@ async def query_vc(ctx: Context, id: str) -> dict[str, Any]:
         raise CommandError(f"Chardev '{id}' is not a vc (it is a {chardev.type_name})")
     cols, rows = chardev.size
     x, y = chardev.cursor
-    return {"id": id, "cols": cols, "rows": rows, "cursor": {"x": x, "y": y},
-            "lines": chardev.lines()}
+    return {"id": id, "cols": cols, "rows": rows, "cursor": {"x": x, "y": y}, "engine": chardev.engine,
+            "skipped-bytes": chardev.skipped_bytes, "lines": chardev.lines()}
 
 
 async def quit(ctx: Context) -> dict[str, Any]:

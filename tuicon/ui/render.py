@@ -3,80 +3,100 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+from wcwidth import wcwidth
 
-BASIC = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
-PYTE_COLOURS: dict[str, str | None] = {
-    "default": None,
-    **{name: name for name in BASIC},
-    **{"bright" + name: "bright_" + name for name in BASIC},
-    "brown": "yellow",
-    "brightbrown": "bright_yellow",
-    "bfightmagenta": "bright_magenta",  # pyte 0.8.2's name for SGR 105
-}
-"""Every colour name pyte gives a cell, as Rich names it."""
-HEX_COLOUR = re.compile("[0-9a-fA-F]{6}")
+from ..chardev.screen import Colour, Pen
+from ..chardev.screen.base import BOLD, FAINT, INVISIBLE, ITALIC, REVERSE, STRIKE, UNDERLINE
+
+REVERSE_ON, REVERSE_OFF = Style(reverse=True), Style(reverse=False)
 STYLE_CACHE_SIZE = 4096
-"""Distinct styles kept: a device can send millions of true colours."""
-_style_cache: dict[tuple, Style] = {}
+"""Distinct pens kept: a device can send millions of true colours."""
+_style_cache: dict[Pen, Style] = {}
 
 
-@lru_cache(maxsize=1024)
-def colour(name: str) -> str | None:
-    """A pyte colour (a name, or hex digits for 256/true colour) as a Rich colour.
-
-    What a device sends reaches this unchecked (``ESC [ 38 ; 2 ; 300 ; 0 ; 0 m``
-    makes pyte write seven hex digits), and Rich raises on a colour it cannot
-    parse: anything but a known name or six hex digits is the default colour.
-    """
-    if name in PYTE_COLOURS:
-        return PYTE_COLOURS[name]
-    if HEX_COLOUR.fullmatch(name):
-        return "#" + name
-    return None
+def rich_colour(colour: Colour) -> Color | None:
+    """A cell colour in tuicon's form as a Rich colour (None: the default)."""
+    if colour is None:
+        return None
+    if isinstance(colour, int):
+        return Color.from_ansi(min(max(colour, 0), 255))
+    return Color.from_rgb(*(min(max(part, 0), 255) for part in colour))
 
 
-def cell_style(char) -> Style:
-    key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.reverse)
-    style = _style_cache.get(key)
+def pen_style(pen: Pen) -> Style:
+    """The Rich style of a pen (cached: a frame has few distinct ones)."""
+    style = _style_cache.get(pen)
     if style is None:
         if len(_style_cache) >= STYLE_CACHE_SIZE:
             _style_cache.clear()
-        style = Style(color=colour(char.fg), bgcolor=colour(char.bg), bold=char.bold,
-                      italic=char.italics, underline=char.underscore, reverse=char.reverse)
-        _style_cache[key] = style
+        attrs = pen.attrs
+        style = Style(color=rich_colour(pen.fg), bgcolor=rich_colour(pen.bg),
+                      bold=bool(attrs & BOLD), italic=bool(attrs & ITALIC),
+                      underline=bool(attrs & UNDERLINE), reverse=bool(attrs & REVERSE),
+                      dim=bool(attrs & FAINT) or None, strike=bool(attrs & STRIKE) or None,
+                      conceal=bool(attrs & INVISIBLE) or None)
+        _style_cache[pen] = style
     return style
 
 
+def _cell_offset(text: str, cells: int) -> int:
+    """The index in ``text`` of the character that starts at cell ``cells``."""
+    if text.isascii():
+        return cells
+    used = 0
+    for index, char in enumerate(text):
+        if used >= cells:
+            return index
+        used += max(wcwidth(char), 0)
+    return len(text)
+
+
 def vc_text(vc, rows: int, cursor: bool = True) -> Text:
-    """``rows`` lines of a vc's screen, ending with the cursor or the last text, in colour."""
+    """``rows`` lines of a vc's screen, ending with the cursor or the last text, in colour.
+
+    It is built from the engine's runs of same-styled text (no work per cell
+    here), with the cursor cut into the run it falls in.
+    """
     cols, screen_rows = vc.size
     cx, cy = vc.cursor
-    used = [i for i, line in enumerate(vc.lines()) if line.strip()]
+    frame = [vc.line_runs(y) for y in range(screen_rows)]
+    used = [y for y, runs in enumerate(frame) if any(text.strip() for text, _ in runs)]
     bottom = max([cy, *used[-1:]]) + 1
     first = max(0, bottom - rows)
     last = min(screen_rows, first + rows)
+    show_cursor = cursor and vc.cursor_visible
     text = Text(no_wrap=True, overflow="crop")
     for row in range(first, last):
-        chars = vc.line_chars(row)
-        run_style, run = None, []
-        for x, char in enumerate(chars):
-            style = cell_style(char)
-            if cursor and row == cy and x == cx and vc.cursor_visible:
-                style = style + Style(reverse=not char.reverse)
-            if style is not run_style and run:
-                text.append("".join(run), run_style)
-                run = []
-            run_style = style
-            run.append(char.data or " ")
-        if run:
-            text.append("".join(run).rstrip() if run_style == Style() else "".join(run), run_style)
+        runs = frame[row]
+        if show_cursor and row == cy:
+            runs = _with_cursor(runs, cx)
+        for part, pen in runs:
+            if part:
+                text.append(part, pen if isinstance(pen, Style) else pen_style(pen))
         if row < last - 1:
             text.append("\n")
     return text
+
+
+def _with_cursor(runs: list, cx: int) -> list:
+    """``runs`` with the cell at ``cx`` split out and drawn reversed."""
+    out: list = []
+    start = 0
+    for part, pen in runs:
+        width = len(part) if part.isascii() else sum(max(wcwidth(ch), 0) for ch in part)
+        if start <= cx < start + width:
+            at = _cell_offset(part, cx - start)
+            style = pen_style(pen)
+            flipped = style + (REVERSE_OFF if style.reverse else REVERSE_ON)
+            out += [(part[:at], pen), (part[at:at + 1] or " ", flipped), (part[at + 1:], pen)]
+        else:
+            out.append((part, pen))
+        start += width
+    return out
 
 
 ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")

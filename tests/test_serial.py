@@ -1,12 +1,14 @@
-"""``serial`` with a real pty pair as the device: settings, data, BREAK, unplug and return."""
+"""``serial`` with a real pty pair as the device: settings, data, BREAK, unplug and return, serial-set."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import logging
 import os
+import struct
 import termios
 import tty
 from collections.abc import Iterator
@@ -14,7 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from tuicon.chardev import ChardevError, ChardevEvent, Feature, InvalidOption
+from tuicon.monitor import commands
+from tuicon.profiles import profile_of
+from tuicon.session import Session
 
+from conftest import assert_no_leaks, open_fds
 from helpers import TIMEOUT, Recorder, wait_until
 
 E = ChardevEvent
@@ -378,3 +384,286 @@ async def test_a_task_that_dies_closes_the_port_and_says_why(manager, device):
     with pytest.raises(ChardevError, match="^open failed: frontend bug$"):
         await asyncio.wait_for(chardev.wait_connected(), TIMEOUT)
     assert fe.fe.write(b"x") == 1  # writers are not left waiting on a dead port
+
+
+# -- serial-set: line settings changed live ----------------------------------------------------
+
+
+@pytest.fixture
+async def live_session():
+    """A whole Session (commands and monitors need one), checked for leaks afterwards."""
+    before = open_fds()
+    session = Session()
+    yield session
+    await session.close()
+    await assert_no_leaks(before)
+
+
+async def serial_set(session, chardev_id: str, **settings):
+    """serial-set through the command table, as QMP and the readline monitor run it."""
+    return await commands.run(commands.Context(session), "serial-set", {"id": chardev_id, **settings})
+
+
+def port_attrs(chardev) -> list:
+    """The open port's termios settings, read on the port's own descriptor."""
+    return termios.tcgetattr(chardev.port.transport.serial.fd)
+
+
+async def open_serial_port(session, device, options: str = "", chardev_id: str = "s"):
+    await session.chardevs.add(chardev_id, f"serial,path={device.slave_path}{options}")
+    chardev = session.chardevs.get(chardev_id)
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    return chardev, fe
+
+
+async def feed(device: FakeDevice, data: bytes) -> None:
+    """Write ``data`` into the board's end, as fast as the pty takes it."""
+    view = memoryview(data)
+
+    def write_some() -> bool:
+        nonlocal view
+        with contextlib.suppress(BlockingIOError):
+            view = view[os.write(device.master, view[:4096]):]
+        return not view
+
+    await wait_until(write_some, what="the board's bytes written")
+
+
+async def read_exactly(device: FakeDevice, size: int) -> bytes:
+    seen = bytearray()
+    await wait_until(lambda: seen.extend(device.read()) or len(seen) >= size, what=f"{size} bytes")
+    return bytes(seen)
+
+
+async def test_serial_set_changes_an_open_port_without_a_byte_lost(live_session, device):
+    chardev, fe = await open_serial_port(live_session, device)
+    heard = []
+    live_session.chardevs.subscribe(heard.append)
+    to_board = bytes(range(256)) * 1024  # more than the pty and the transport's high water hold
+    from_board = bytes(reversed(range(256))) * 256
+    tasks: list[asyncio.Future] = []
+
+    def start(coro) -> asyncio.Future:
+        tasks.append(asyncio.ensure_future(coro))
+        return tasks[-1]
+
+    try:
+        writing = start(fe.fe.write_all(to_board))
+        # The board is not reading: the output waits in the transport when the change starts.
+        await wait_until(lambda: chardev.port.transport.get_write_buffer_size() > 0, what="queued output")
+        change = start(serial_set(live_session, "s", baud=9600, stop="2", flow="rtscts"))
+        feeding = start(feed(device, from_board))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not change.done()  # it waits for the queued output to leave at the old settings
+        received = await read_exactly(device, len(to_board))  # the board reads now
+        assert await change == {}
+        await writing
+        await feeding
+    finally:
+        for task in tasks:
+            task.cancel()
+    assert received == to_board
+    assert await fe.wait_data(len(from_board)) == from_board
+    assert fe.events == [E.OPENED] and not fe.mismatch  # no CLOSED, no second OPENED
+    attrs = port_attrs(chardev)
+    assert attrs[4] == attrs[5] == termios.B9600
+    assert attrs[2] & (termios.CSTOPB | termios.CRTSCTS) == termios.CSTOPB | termios.CRTSCTS
+    assert attrs[2] & termios.CSIZE == termios.CS8 and not attrs[2] & termios.PARENB
+    info = (await commands.run(commands.Context(live_session), "query-chardev", {}))[0]
+    assert info["settings"] == "9600,8N2,rtscts" and "error" not in info
+    assert chardev.settings_dict() == {"baud": 9600, "bits": 8, "parity": "none", "stop": "2",
+                                       "flow": "rtscts"}
+    assert ("chardev", f"serial,id=s,path={device.slave_path},baud=9600,stop=2,flow=rtscts") in \
+        profile_of(live_session).steps
+    assert [e.kind for e in heard if e.chardev_id == "s"] == ["settings"]
+
+
+async def test_refused_settings_leave_the_old_ones_in_place(live_session, device):
+    chardev, fe = await open_serial_port(live_session, device)
+    expected = f"cannot set 7 data bits on {device.slave_path}: {pty_answer_to_7_bits()}"
+    with pytest.raises(commands.CommandError) as raised:
+        await serial_set(live_session, "s", baud=9600, bits=7)  # the speed is applied, then put back
+    assert raised.value.desc == expected
+    attrs = port_attrs(chardev)
+    assert attrs[4] == attrs[5] == termios.B115200
+    assert chardev.settings == "115200,8N1" and chardev.spec.options.bits == 8
+    assert chardev.error is None and fe.events == [E.OPENED]
+    fe.fe.write(b"still")  # the port works as before
+    assert await read_device(device, b"still")
+    os.write(device.master, b"here")
+    assert await fe.wait_data(4) == b"here"
+
+
+async def test_serial_set_over_a_real_qmp_session(live_session, device, tmp_path):
+    from test_qmp import QmpClient, qmp_session
+
+    chardev, fe = await open_serial_port(live_session, device)
+    client = await QmpClient.open(await qmp_session(live_session, tmp_path))
+    try:
+        assert await client.cmd("qmp_capabilities") == {"return": {}}
+        assert await client.cmd("serial-set", id="s", baud=57600, parity="none") == {"return": {}}
+        assert port_attrs(chardev)[4] == termios.B57600
+        answer = await client.cmd("serial-set", id="s", bits=7)
+        assert answer == {"error": {"class": "GenericError", "desc":
+                          f"cannot set 7 data bits on {device.slave_path}: {pty_answer_to_7_bits()}"}}
+        assert await client.cmd("serial-set", id="s", stop=1) == {"error": {
+            "class": "GenericError", "desc": "Invalid parameter type for 'stop', expected: string"}}
+        chardevs = (await client.cmd("query-chardev"))["return"]
+        assert [c["settings"] for c in chardevs if c["label"] == "s"] == ["57600,8N1"]
+        assert not [e for e in client.events if e["data"]["id"] == "s"]  # no CHARDEV_CLOSED/OPENED
+    finally:
+        await client.close()
+    assert fe.events == [E.OPENED]
+
+
+async def test_serial_set_from_the_readline_monitor_on_a_mux(live_session, device, tmp_path):
+    from test_readline_monitor import Terminal
+
+    await live_session.chardevs.add("con", f"serial,path={device.slave_path},mux=on")
+    fe = Recorder(live_session.chardevs.get("con"), owner="console").install()
+    await fe.wait_event(E.OPENED)
+    path = tmp_path / "mon.sock"
+    await live_session.apply([("chardev", f"socket,id=mon,path={path},server=on,wait=off"),
+                         ("mon", "chardev=mon,mode=readline")])
+    reader, writer = await asyncio.open_unix_connection(str(path))
+    term = Terminal(reader, writer)
+    try:
+        await term.expect("(tuicon) ")
+        assert await term.run("serial_set con baud=19200,stop=2,flow=none") == ""
+        base = live_session.chardevs.get("con-base")  # mux=on: the id reaches the serial under the mux
+        assert port_attrs(base)[4] == termios.B19200 and base.settings == "19200,8N2"
+        assert await term.run("serial_set con") == "Error: usage: serial_set id setting=value[,...]\r\n"
+        assert await term.run("serial_set con baud=fast") == \
+            "Error: Parameter 'baud' expects a number, not 'fast'\r\n"
+        assert await term.run("serial_set con dtr=maybe") == \
+            "Error: Parameter 'dtr' expects 'on' or 'off'\r\n"
+        assert await term.run("serial_set con baud=1,baud=2") == \
+            "Error: Parameter 'baud' given more than once\r\n"
+        assert await term.run("serial_set mon baud=9600") == \
+            "Error: Chardev 'mon' is not a serial port (it is a socket)\r\n"
+        assert "serial_set id setting=value[,...]" in await term.run("help serial_set")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert ("chardev", f"serial,id=con,path={device.slave_path},baud=19200,stop=2,mux=on") in \
+        profile_of(live_session).steps
+    assert fe.events.count(E.OPENED) == 1 and E.CLOSED not in fe.events
+
+
+async def test_an_unplugged_port_takes_the_settings_for_its_next_open(live_session, device):
+    await live_session.chardevs.add("s", f"serial,path={device.link},reconnect-ms=20")
+    chardev = live_session.chardevs.get("s")
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    device.unplug()
+    await fe.wait_event(E.CLOSED)
+    assert await serial_set(live_session, "s", baud=9600, stop="2") == {}
+    assert chardev.settings == "9600,8N2"
+    device.plug()
+    await fe.wait_event(E.OPENED, 2)
+    attrs = port_attrs(chardev)
+    assert attrs[4] == termios.B9600 and attrs[2] & termios.CSTOPB
+
+
+async def test_a_port_not_yet_connected_opens_with_the_new_settings(live_session, device):
+    await live_session.chardevs.add("s", f"serial,path={device.link}")
+    chardev = live_session.chardevs.get("s")
+    assert await serial_set(live_session, "s", baud=38400) == {}
+    assert chardev.attempts == 0 and chardev.connect_postponed  # nothing opened behind anyone's back
+    fe = Recorder(chardev).install()
+    await fe.wait_event(E.OPENED)
+    assert port_attrs(chardev)[4] == termios.B38400
+
+
+async def test_a_port_whose_open_was_refused_tries_the_new_settings(live_session, device):
+    await live_session.chardevs.add("s", f"serial,path={device.slave_path},bits=7")
+    chardev = live_session.chardevs.get("s")
+    fe = Recorder(chardev, connect=False).install()
+    with pytest.raises(ChardevError, match="^cannot set 7 data bits on "):
+        await asyncio.wait_for(fe.fe.wait_connected(), TIMEOUT)
+    assert await serial_set(live_session, "s", bits=8) == {}
+    await asyncio.wait_for(fe.fe.wait_connected(), TIMEOUT)
+    assert chardev.attempts == 2 and chardev.error is None and fe.events == [E.OPENED]
+
+
+def pty_modem_line_answer() -> str | None:
+    """None when this kernel's ptys have modem lines (TIOCMBIC works); else why not."""
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCMBIC, struct.pack("I", termios.TIOCM_DTR))
+        return None
+    except OSError as err:
+        return os.strerror(err.errno)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+async def test_dtr_and_rts(live_session, device):
+    chardev, fe = await open_serial_port(live_session, device)
+    reason = pty_modem_line_answer()
+    if reason is None:  # a kernel whose ptys have modem lines: look at them
+        assert await serial_set(live_session, "s", dtr=False, rts=False) == {}
+        lines = struct.unpack("I", fcntl.ioctl(chardev.port.transport.serial.fd, termios.TIOCMGET,
+                                               b"\0" * 4))[0]
+        assert not lines & (termios.TIOCM_DTR | termios.TIOCM_RTS)
+    else:  # Linux: a pty has no modem lines, and the error says so in the kernel's words
+        for name, value, action in (("dtr", False, "lower DTR"), ("rts", True, "raise RTS")):
+            with pytest.raises(commands.CommandError) as raised:
+                await serial_set(live_session, "s", **{name: value})
+            assert raised.value.desc == f"cannot {action} on {device.slave_path}: {reason}"
+    with pytest.raises(commands.CommandError) as raised:
+        await serial_set(live_session, "s", flow="rtscts", rts=False)
+    assert raised.value.desc == (f"cannot lower RTS on {device.slave_path}: RTS/CTS flow control drives "
+                                 "it (set flow=none first)")
+    assert chardev.settings == "115200,8N1"  # refused before anything changed
+    assert fe.events == [E.OPENED]
+
+
+async def test_a_timed_break_holds_the_output_and_is_counted(live_session, device):
+    chardev, fe = await open_serial_port(live_session, device)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    breaking = asyncio.ensure_future(serial_set(live_session, "s", **{"break-ms": 40}))
+    await asyncio.sleep(0)  # the break is on: output waits for it to end
+    assert fe.fe.write(b"after") == 0
+    with pytest.raises(ChardevError, match="^Chardev 's' is already being changed; "):
+        await live_session.chardevs.change("s", f"serial,path={device.slave_path}")
+    writing = asyncio.ensure_future(fe.fe.write_all(b"after the break"))
+    assert await breaking == {}
+    assert loop.time() - started >= 0.04 and chardev.breaks_sent == 1
+    await writing
+    assert await read_device(device, b"after the break") == b"after the break"
+    assert await serial_set(live_session, "s", **{"break-ms": 5}) == {}
+    assert chardev.breaks_sent == 2 and chardev.error is None and fe.events == [E.OPENED]
+
+
+@pytest.mark.parametrize(("chardev_id", "settings", "error"), [
+    ("nope", {"baud": 9600}, "Chardev 'nope' not found"),
+    ("r", {"baud": 9600}, "Chardev 'r' is not a serial port (it is a ringbuf)"),
+    ("s", {}, "serial-set: nothing to set (give baud, bits, parity, stop, flow, dtr, rts or break-ms)"),
+    ("s", {"parity": "bogus"},
+     "Parameter 'parity' does not accept value 'bogus' (allowed: none, even, odd, mark, space)"),
+    ("s", {"bits": 9}, "Parameter 'bits' must be 5, 6, 7 or 8 (got 9)"),
+    ("s", {"baud": 0}, "Parameter 'baud' must be a speed from 1 to 20000000 (got 0)"),
+    ("s", {"stop": "1.5"}, "Parameter 'stop' can be 1.5 only with bits=5 (got bits=8)"),
+    ("s", {"stop": 2}, "Invalid parameter type for 'stop', expected: string"),
+    ("s", {"dtr": "on"}, "Invalid parameter type for 'dtr', expected: boolean"),
+    ("s", {"speed": 9600}, "Parameter 'speed' is unexpected"),
+    ("s", {"break-ms": 0}, "Parameter 'break-ms' must be from 1 to 10000 milliseconds (got 0)"),
+    ("s", {"break-ms": -250}, "Parameter 'break-ms' must be from 1 to 10000 milliseconds (got -250)"),
+    ("s", {"break-ms": 3_600_000},
+     "Parameter 'break-ms' must be from 1 to 10000 milliseconds (got 3600000)"),
+    ("s", {"dtr": True}, "cannot raise DTR on {path}: the port is not open"),
+    ("s", {"baud": 9600, "break-ms": 250}, "cannot send a break on {path}: the port is not open"),
+])
+async def test_serial_set_errors_are_one_line(live_session, device, chardev_id, settings, error):
+    await live_session.chardevs.add("r", "ringbuf")
+    await live_session.chardevs.add("s", f"serial,path={device.slave_path}")  # not connected yet
+    with pytest.raises(commands.CommandError) as raised:
+        await serial_set(live_session, chardev_id, **settings)
+    assert raised.value.desc == error.format(path=device.slave_path)
+    assert "\n" not in raised.value.desc
+    assert live_session.chardevs.get("s").settings == "115200,8N1"  # nothing changed

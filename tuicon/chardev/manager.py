@@ -74,7 +74,8 @@ class ChardevInfo:
 
 @dataclass(frozen=True)
 class ManagerEvent:
-    """What subscribers hear: ``kind`` is added, removed, changed or a Change value."""
+    """What subscribers hear: ``kind`` is added, removed, changed, settings (after a
+    ``serial-set``) or a Change value."""
 
     kind: str
     chardev_id: str
@@ -355,6 +356,37 @@ class ChardevManager:
     def send_break(self, chardev_id: str) -> None:
         """``chardev-send-break``: a BREAK event to the frontend (a line break on a serial port)."""
         self.get(chardev_id).send_break_command()
+
+    async def serial_set(self, chardev_id: str, **settings: Any) -> None:
+        """``serial-set``: change a serial port's line settings live, set DTR/RTS, send a timed break.
+
+        ``settings`` are serial-set's (``baud=9600``, ``parity="even"``,
+        ``**{"break-ms": 250}``); see ``SerialChardev.apply_settings``.  The
+        id of a ``mux=on`` serial reaches its base.  No CLOSED/OPENED; a
+        hot-swap or removal waits its turn (refused meanwhile).
+        """
+        from .backends.serial import SerialChardev
+        from .mux import MuxChardev
+
+        chardev = self.get(chardev_id)
+        if isinstance(chardev, MuxChardev) and chardev.base is not None:
+            chardev = chardev.base
+        if not isinstance(chardev, SerialChardev):
+            raise ChardevError(
+                f"Chardev '{chardev_id}' is not a serial port (it is a {chardev.type_name})"
+            )
+        if chardev.label in self._changing:
+            raise ChardevStateError(
+                f"Chardev '{chardev.label}' is already being changed; try again when that change"
+                " has finished"
+            )
+        self._changing.add(chardev.label)
+        try:
+            with unexpected_errors(chardev_id):
+                await chardev.apply_settings(settings)
+        finally:
+            self._changing.discard(chardev.label)
+            self._publish("settings", chardev.label)
 
     def ringbuf_write(self, device: str, data: str, format: str = "utf8") -> None:
         ring = self._ringbuf(device)

@@ -204,6 +204,11 @@ async def qmp_capabilities(ctx: Context, enable: list[Any] | None = None) -> dic
                        "CommandNotFound")
 
 
+async def serial_set(ctx: Context, id: str, **settings: Any) -> dict[str, Any]:
+    await ctx.session.chardevs.serial_set(id, **settings)
+    return {}
+
+
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
@@ -238,5 +243,11 @@ COMMANDS: dict[str, Command] = {
         Command("query-vc", query_vc, "tuicon: a vc's size, cursor and screen text",
                 (Arg("id", "str"),)),
         Command("quit", quit, "stop tuicon, closing everything", hmp="quit"),
+        Command("serial-set", serial_set,
+                "tuicon: change a serial port's line settings live; DTR, RTS, a timed break",
+                (Arg("id", "str"), Arg("baud", "int", False), Arg("bits", "int", False),
+                 Arg("parity", "str", False), Arg("stop", "str", False), Arg("flow", "str", False),
+                 Arg("dtr", "bool", False), Arg("rts", "bool", False), Arg("break-ms", "int", False)),
+                hmp="serial_set ID setting=value[,...]"),
     )
 }

@@ -50,6 +50,8 @@ HMP_HELP = [
     ("ringbuf_read device size", "read (and consume) up to SIZE bytes of a ringbuf"),
     ("device_add driver[,prop=value][,...]", "add a device: bridge (chardev=, peer=), echo (chardev=)"),
     ("device_del id", "remove a device"),
+    ("serial_set id setting=value[,...]",
+     "change a serial port live: baud, bits, parity, stop, flow; dtr, rts (on/off); break-ms"),
     ("quit", "stop tuicon"),
 ]
 
@@ -250,6 +252,15 @@ class ReadlineMonitor(Monitor):
             self.say(text.replace("\r\n", "\n") + "\n")
         elif name == "device_add":
             await self._device_add(rest.strip())
+        elif name == "serial_set":
+            # Imported here: loading tuicon.chardev.backends early shadows tuicon.chardev.backends
+            # (the registry) with the package of the same name.
+            from ..chardev.backends.serial import serial_set_arguments
+
+            chardev_id, _, settings = rest.strip().partition(" ")
+            if not chardev_id or not settings.strip():
+                _usage(name)
+            await run("serial-set", id=chardev_id, **serial_set_arguments(settings.strip()))
         elif name == "quit":
             await run("quit")
         else:

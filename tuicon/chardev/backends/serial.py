@@ -16,26 +16,44 @@ bits and no parity) is reported by name in ``error`` and the port stays
 closed.  ``chardev-send-break`` sends a line break (``tcsendbreak``) rather
 than QEMU's BREAK event to the frontend: at a board's console that is the
 SysRq a user wants.
+
+``serial-set`` (:meth:`SerialChardev.apply_settings`, through the manager)
+changes the line settings of an open port without closing it: output
+already written leaves at the old settings first, then each changed setting
+is applied and read back; a refusal puts the old settings back.  No
+``CLOSED``/``OPENED``, no byte lost.  It also raises or lowers DTR and RTS
+and sends a timed break.  On a port that is not open the settings are kept
+for its next open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
 import termios
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import serial
 import serial_asyncio
 
 from ..aio import Signal, describe_exception
-from ..chardev import Chardev
+from ..chardev import Chardev, Lifecycle
 from ..errors import ChardevError, InvalidOption
 from ..events import ChardevEvent, Feature
-from ..options import option, shown
+from ..options import (
+    build_options,
+    describe,
+    option,
+    shown,
+    split_option_string,
+    values_from_cli,
+    values_from_qapi,
+)
 from ..registry import register
 from .streamlink import InputHold, WriteGate
 
@@ -46,6 +64,15 @@ PATH_CHECK_SECONDS = 0.5
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
             "mark": serial.PARITY_MARK, "space": serial.PARITY_SPACE}
 STOP_BITS = {"1": serial.STOPBITS_ONE, "1.5": serial.STOPBITS_ONE_POINT_FIVE, "2": serial.STOPBITS_TWO}
+FLOWS = ("none", "rtscts", "xonxoff")
+LINE_FIELDS = ("baud", "bits", "parity", "stop", "flow")
+"""The options ``serial-set`` changes; the rest (path, reconnect) need ``chardev-change``."""
+DRAIN_SECONDS = 5.0
+"""How long a live change waits for output already written to leave at the old settings
+(a line held by flow control keeps its bytes queued: they go out after the change)."""
+DRAIN_POLL_SECONDS = 0.005
+BREAK_MS_MAX = 10_000
+"""The longest timed break: bootloaders that want a held break need a few seconds."""
 ABSENT = (errno.ENOENT, errno.ENODEV, errno.ENXIO)
 """Open errors that mean "no device there (yet)", which reconnect waits out."""
 
@@ -66,7 +93,7 @@ class SerialOptions:
     bits: int = option(8, help="data bits: 5, 6, 7 or 8")
     parity: str = option("none", choices=PARITIES, help="parity")
     stop: str = option("1", choices=STOP_BITS, help="stop bits (1.5 only with 5 data bits)")
-    flow: str = option("none", choices=("none", "rtscts", "xonxoff"), help="flow control")
+    flow: str = option("none", choices=FLOWS, help="flow control")
     reconnect: int = option(0, help="seconds between attempts to reopen a missing device; 0 = never")
     reconnect_ms: int = option(0, name="reconnect-ms", help="the same in milliseconds")
 
@@ -92,6 +119,71 @@ class SerialOptions:
     @property
     def retry_delay(self) -> float:
         return self.reconnect_ms / 1000 if self.reconnect_ms else float(self.reconnect)
+
+
+@dataclass(frozen=True)
+class SerialSet:
+    """What ``serial-set`` takes, any subset of it; None leaves a thing as it is.
+
+    The line settings are checked again as :class:`SerialOptions` once merged
+    with the port's (so ``stop=1.5`` still needs ``bits=5``).
+    """
+
+    baud: int | None = option(None, help="line speed in bits per second")
+    bits: int | None = option(None, help="data bits: 5, 6, 7 or 8")
+    parity: str | None = option(None, choices=PARITIES, help="parity")
+    stop: str | None = option(None, choices=STOP_BITS, help="stop bits (1.5 only with 5 data bits)")
+    flow: str | None = option(None, choices=FLOWS, help="flow control")
+    dtr: bool | None = option(None, help="raise (on) or lower (off) DTR; the port must be open")
+    rts: bool | None = option(None, help="raise (on) or lower (off) RTS; the port must be open, "
+                                         "without flow=rtscts")
+    break_ms: int | None = option(None, name="break-ms",
+                                  help=f"send a break of this many milliseconds (1 to {BREAK_MS_MAX}); "
+                                       "the port must be open")
+
+    def __post_init__(self) -> None:
+        if self.break_ms is not None:
+            _check_break_ms(self.break_ms)
+        if all(getattr(self, info.attr) is None for info in SERIAL_SET_OPTIONS):
+            raise InvalidOption("serial-set: nothing to set (give baud, bits, parity, stop, flow, "
+                                "dtr, rts or break-ms)")
+
+    def line_changes(self) -> dict[str, Any]:
+        """The line settings asked for, as SerialOptions fields."""
+        return {name: getattr(self, name) for name in LINE_FIELDS if getattr(self, name) is not None}
+
+
+SERIAL_SET_OPTIONS = describe(SerialSet)
+"""``serial-set``'s table (names, kinds, choices, help): what a form on a serial pane shows."""
+
+
+def _check_break_ms(value: int) -> None:
+    if not 1 <= value <= BREAK_MS_MAX:
+        raise InvalidOption(f"Parameter 'break-ms' must be from 1 to {BREAK_MS_MAX} milliseconds "
+                            f"(got {value})", option="break-ms")
+
+
+def parse_serial_set(settings: Mapping[str, Any]) -> SerialSet:
+    """``serial-set``'s arguments (QMP names and JSON types) checked as chardev-add checks its own."""
+    ms = settings.get("break-ms")
+    if isinstance(ms, int) and not isinstance(ms, bool) and ms < 0:
+        _check_break_ms(ms)  # its own range, not the generic "0 to 2^64" of any number
+    values, _ = values_from_qapi(SERIAL_SET_OPTIONS, settings)
+    return build_options(SerialSet, SERIAL_SET_OPTIONS, values, "qapi")
+
+
+def serial_set_arguments(text: str) -> dict[str, Any]:
+    """``baud=9600,parity=even,dtr=off`` (the readline monitor's form) as serial-set's arguments."""
+    pairs: dict[str, str] = {}
+    for key, value in split_option_string(text):
+        if value is None:
+            raise InvalidOption(f"Expected '=' after parameter '{shown(key)}'", option=key)
+        if key in pairs:
+            raise InvalidOption(f"Parameter '{shown(key)}' given more than once", option=key)
+        pairs[key] = value
+    values, _ = values_from_cli(SERIAL_SET_OPTIONS, pairs)
+    qapi_name = {info.attr: info.qapi for info in SERIAL_SET_OPTIONS}
+    return {qapi_name[attr]: value for attr, value in values.items()}
 
 
 # -- opening and configuring the device ---------------------------------------------------
@@ -207,6 +299,19 @@ def _break_line(fd: int) -> str | None:
         os.close(fd)
 
 
+def _queued_output(transport: Any) -> int:
+    """Bytes written but not yet on the line: the transport's buffer and the kernel's."""
+    try:
+        in_kernel = transport.serial.out_waiting  # TIOCOUTQ
+    except (serial.SerialException, termios.error, OSError):
+        in_kernel = 0  # a device without the count: the transport's buffer is all we know
+    return transport.get_write_buffer_size() + in_kernel
+
+
+SERIAL_ERRORS = (serial.SerialException, termios.error, OSError, ValueError)
+"""What pyserial raises when the device or the kernel refuses something."""
+
+
 # -- the chardev ---------------------------------------------------------------------------
 
 
@@ -250,6 +355,12 @@ class SerialChardev(Chardev):
         self.hold = InputHold(self, self.be_write)
         self.gate = WriteGate()
         self._state_changed = Signal()
+        self._opening = False
+        """An open attempt (or the wait before a reopen) is under way."""
+        self._output_held = False
+        """A live change or a timed break holds the output: writes wait until it is over."""
+        self._line_lock = asyncio.Lock()
+        """One ``serial-set`` at a time."""
         if self.options.retry_delay:
             self.features |= Feature.RECONNECTABLE
 
@@ -259,6 +370,10 @@ class SerialChardev(Chardev):
         flow = "" if o.flow == "none" else f",{o.flow}"
         return f"{o.baud},{o.bits}{o.parity[0].upper()}{o.stop}{flow}"
 
+    def settings_dict(self) -> dict[str, Any]:
+        """The line settings as ``serial-set`` takes them (see SERIAL_SET_OPTIONS for choices)."""
+        return {name: getattr(self.options, name) for name in LINE_FIELDS}
+
     @property
     def _disconnected_name(self) -> str:
         return f"disconnected:serial:{self.options.path}"
@@ -267,24 +382,31 @@ class SerialChardev(Chardev):
         self.filename = self._disconnected_name
 
     def connect(self) -> None:
-        self.tasks.spawn(self._open_loop(), "open")
+        self._start_opening("open")
+
+    def _start_opening(self, name: str, delay: float = 0.0) -> None:
+        self._opening = True
+        self.tasks.spawn(self._open_loop(delay), name)
 
     async def _open_loop(self, delay: float = 0.0) -> None:
         """Open the port; with reconnect, try again every ``retry_delay`` until it opens."""
         retry = self.options.retry_delay
-        if delay:
-            await asyncio.sleep(delay)
-        while True:
-            self.attempts += 1
-            try:
-                await self._open_port()
-                return
-            except _OpenFailed as failure:
-                self._failed(str(failure), awaiting_device=failure.absent and bool(retry))
-            if not retry:
-                log.warning("chardev '%s': %s", self.label, self.last_error)
-                return
-            await asyncio.sleep(retry)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            while True:
+                self.attempts += 1
+                try:
+                    await self._open_port()
+                    return
+                except _OpenFailed as failure:
+                    self._failed(str(failure), awaiting_device=failure.absent and bool(retry))
+                if not retry:
+                    log.warning("chardev '%s': %s", self.label, self.last_error)
+                    return
+                await asyncio.sleep(retry)
+        finally:
+            self._opening = False
 
     async def _open_port(self) -> None:
         ser = open_serial(self.options)
@@ -351,7 +473,7 @@ class SerialChardev(Chardev):
         self.set_filename(self._disconnected_name)
         self.be_event(ChardevEvent.CLOSED)
         if retry:
-            self.tasks.spawn(self._open_loop(delay=retry), "reopen")
+            self._start_opening("reopen", delay=retry)
 
     def _task_failed(self, name: str, exc: BaseException) -> None:
         """A task died (a bug): drop the port, say CLOSED, let waiters and writers see the error."""
@@ -376,13 +498,148 @@ class SerialChardev(Chardev):
         port = self.port
         if port is None or port.transport.is_closing():
             return len(data)  # unplugged: output goes nowhere, as on a dead line
-        if self.gate.paused:
+        if self.gate.paused or self._output_held:
             return 0
         port.transport.write(bytes(data))
         return len(data)
 
     async def _wait_writable(self) -> None:
-        await self.gate.wait(lambda: self.gate.paused and self.port is not None)
+        await self.gate.wait(lambda: (self.gate.paused or self._output_held) and self.port is not None)
+
+    # -- serial-set: live line settings, modem lines, timed breaks ----------------------
+
+    async def apply_settings(self, settings: Mapping[str, Any]) -> None:
+        """``serial-set``: change the line settings, set DTR/RTS, send a timed break, in that order.
+
+        ``settings`` uses serial-set's names and JSON types (``break-ms``).  On
+        an open port the line settings change live, all or none: a refused
+        one leaves the old ones in place and raises with its reason.  On a
+        port that is not open they are kept for its next open, and a port
+        whose open failed (a refused setting, a lost device) tries again.
+        DTR, RTS and the break need the open port.  The chardev's spec takes
+        the new settings, so a profile saved afterwards has them.
+        """
+        request = parse_serial_set(settings)
+        async with self._line_lock:
+            new = replace(self.options, **request.line_changes())  # SerialOptions checks them
+            self._check_port_actions(request, new)
+            if new != self.options:
+                if self.port is not None:
+                    await self._change_line(self.port, new)
+                self.options = new
+                self.spec = replace(self.spec, options=new)
+                if self.port is None:
+                    self._open_again()
+            for name, on in (("dtr", request.dtr), ("rts", request.rts)):
+                if on is not None:
+                    self._set_modem_line(name, on)
+            if request.break_ms is not None:
+                await self._timed_break(request.break_ms)
+
+    def _check_port_actions(self, request: SerialSet, new: SerialOptions) -> None:
+        """Refuse what cannot work before anything is changed."""
+        path = self.options.path
+        wanted = [_modem_action(name, on) for name, on in (("dtr", request.dtr), ("rts", request.rts))
+                  if on is not None]
+        if request.break_ms is not None:
+            wanted.append("send a break")
+        if wanted and self.port is None:
+            raise ChardevError(f"cannot {wanted[0]} on {path}: the port is not open")
+        if request.rts is not None and new.flow == "rtscts":
+            raise ChardevError(f"cannot {_modem_action('rts', request.rts)} on {path}: RTS/CTS flow "
+                               "control drives it (set flow=none first)")
+
+    async def _change_line(self, port: _Port, new: SerialOptions) -> None:
+        """Apply what differs in ``new`` to the open port, or put the old settings back and raise."""
+        changed = [s for s in line_settings(new) if s not in line_settings(self.options)]
+        async with self._holding_output(port):
+            if port is not self.port:
+                return  # lost meanwhile: the settings are for the next open
+            ser = port.transport.serial
+            before = ser.get_settings()
+            try:
+                for setting in changed:
+                    _apply(ser, setting, new.path)
+            except _OpenFailed as failure:
+                self._restore(ser, before)
+                raise ChardevError(str(failure)) from None
+
+    def _restore(self, ser: serial.Serial, before: dict[str, Any]) -> None:
+        try:
+            ser.apply_settings(before)  # pyserial sets back only what differs
+        except SERIAL_ERRORS as err:
+            self.set_error(f"cannot restore the line settings of {self.options.path}: {_reason(err)}")
+            log.warning("chardev '%s': %s", self.label, self.last_error)
+
+    @contextlib.asynccontextmanager
+    async def _holding_output(self, port: _Port) -> AsyncIterator[None]:
+        """Hold new output and let what was already written leave first.
+
+        Bytes still queued when the line changes would go out at the new speed
+        (garbled) or into a break (lost); held, the frontend's writes simply
+        wait and go out afterwards.  Input is read all along.
+        """
+        self._output_held = True
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + DRAIN_SECONDS
+            while port is self.port and _queued_output(port.transport) and loop.time() < deadline:
+                await asyncio.sleep(DRAIN_POLL_SECONDS)  # no event says "the kernel queue is empty"
+            yield
+        finally:
+            self._output_held = False
+            self.gate.wake()
+
+    def _open_again(self) -> None:
+        """A port that is connected-to but not open, and not about to retry, tries the new settings."""
+        if self.lifecycle is Lifecycle.ACTIVE and self.port is None and not self._opening:
+            self.set_error(None)  # waiters wait for this attempt, not for the old failure
+            self._start_opening("open")
+
+    def _set_modem_line(self, name: str, on: bool) -> None:
+        port = self._require_port(_modem_action(name, on))
+        try:
+            setattr(port.transport.serial, name, on)  # pyserial: TIOCMBIS / TIOCMBIC
+        except SERIAL_ERRORS as err:
+            raise ChardevError(f"cannot {_modem_action(name, on)} on {self.options.path}: "
+                               f"{_reason(err)}") from None
+
+    async def _timed_break(self, milliseconds: int) -> None:
+        """Hold the line in break for ``milliseconds`` (TIOCSBRK ... TIOCCBRK).
+
+        The wait is the loop's, not a thread's: nothing blocks, and a cancelled
+        command (tuicon closing) ends the break at once.
+        """
+        port = self._require_port("send a break")
+        path = self.options.path
+        async with self._holding_output(port):
+            port = self._require_port("send a break")  # still the same port after the wait?
+            ser = port.transport.serial
+            try:
+                ser.break_condition = True
+            except SERIAL_ERRORS as err:
+                raise ChardevError(f"cannot send a break on {path}: {_reason(err)}") from None
+            try:
+                await asyncio.sleep(milliseconds / 1000)
+            finally:
+                failure = self._end_break(port)
+        if failure is not None:
+            raise ChardevError(failure)
+        self.breaks_sent += 1
+
+    def _end_break(self, port: _Port) -> str | None:
+        if port is not self.port or port.transport.is_closing():
+            return f"cannot send a break on {self.options.path}: the port closed during the break"
+        try:
+            port.transport.serial.break_condition = False
+        except SERIAL_ERRORS as err:
+            return f"cannot end the break on {self.options.path}: {_reason(err)}"
+        return None
+
+    def _require_port(self, action: str) -> _Port:
+        if self.port is None or self.port.transport.is_closing():
+            raise ChardevError(f"cannot {action} on {self.options.path}: the port is not open")
+        return self.port
 
     # -- breaks ----------------------------------------------------------------------
 
@@ -434,3 +691,8 @@ class SerialChardev(Chardev):
 
     def describe_extra(self) -> dict[str, Any]:
         return {"settings": self.settings, "connected": self.port is not None}
+
+
+def _modem_action(name: str, on: bool) -> str:
+    """``raise DTR`` / ``lower RTS``: a modem line change as an error names it."""
+    return f"{'raise' if on else 'lower'} {name.upper()}"

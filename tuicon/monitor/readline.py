@@ -9,6 +9,7 @@ drops it) and history (up/down).  Commands take QEMU's HMP syntax::
     chardev-remove ID                chardev-send-break ID
     ringbuf_write DEVICE DATA        ringbuf_read DEVICE SIZE
     device_add DRIVER[,id=ID][,...]  device_del ID
+    mux-be-attach MUX_BE ID          mux-be-detach MUX_BE ID
     help [COMMAND]                   quit
 
 On a ``mux=on`` chardev it shares the line with other frontends; ``C-a c``
@@ -50,6 +51,8 @@ HMP_HELP = [
     ("ringbuf_read device size", "read (and consume) up to SIZE bytes of a ringbuf"),
     ("device_add driver[,prop=value][,...]", "add a device: bridge (chardev=, peer=), echo (chardev=)"),
     ("device_del id", "remove a device"),
+    ("mux-be-attach mux_be id", "make chardev ID a member of mux-be MUX_BE"),
+    ("mux-be-detach mux_be id", "take chardev ID out of mux-be MUX_BE (it stays, free to remove)"),
     ("quit", "stop tuicon"),
 ]
 
@@ -250,6 +253,9 @@ class ReadlineMonitor(Monitor):
             self.say(text.replace("\r\n", "\n") + "\n")
         elif name == "device_add":
             await self._device_add(rest.strip())
+        elif name in ("mux-be-attach", "mux-be-detach"):
+            mux_be, member = _args(name, rest, 2)
+            await run(name, id=mux_be, member=member)
         elif name == "quit":
             await run("quit")
         else:

@@ -220,6 +220,7 @@ class DemoBoardDevice(Device):
     # -- output ----------------------------------------------------------------------------
 
     async def _say(self, text: str) -> None:
+        """Write ``text`` (lines end in "\\n", sent as CR LF), waiting while the console is full."""
         data = text.replace("\n", "\r\n").encode()
         try:
             await self.fe.write_all(data)
@@ -276,7 +277,7 @@ class DemoBoardDevice(Device):
                     self._after_cr = False
                     continue
                 self._after_cr = ch == "\r"
-                echo.append("\r\n")
+                echo.append("\n")
                 await self._say("".join(echo))
                 line, self.line = "".join(self.line), []
                 self._unread(text[i + 1:])
@@ -302,7 +303,7 @@ class DemoBoardDevice(Device):
         if ch == "\x03":  # C-c
             self.line = []
             self._interrupted = False
-            return f"^C\r\n{PROMPT}"
+            return f"^C\n{PROMPT}"
         if ch == "\x15":  # C-u
             erased, self.line = len(self.line), []
             return "\b \b" * erased
@@ -421,7 +422,7 @@ class DemoBoardDevice(Device):
                         f"  {state} {load:5.1f} {0.3 + pid / 10:5.1f} {0:6d}:{frame % 60:02d}.{pid:02d}"
                         f" {name}")
         rows += ["", f"{BOLD}q{RESET} quits"]
-        return "\x1b[H\x1b[2J" + "\r\n".join(rows)
+        return "\x1b[H\x1b[2J" + "\n".join(rows)
 
     async def _flood(self, args: list[str]) -> None:
         count = ascii_number(args[0]) if len(args) == 1 else None

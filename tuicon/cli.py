@@ -135,8 +135,7 @@ def socket_shorthand(chardev_id: str, text: str, option: str) -> str:
     )
 
 
-def target_session(args: argparse.Namespace, today: datetime.date | None = None,
-                   ) -> tuple[list[Step], str]:
+def target_session(args: argparse.Namespace) -> tuple[list[Step], str]:
     """The steps for ``tuicon TARGET`` and the status line saying where the log is."""
     if args.target is None:
         for given, option in ((args.baud, "--baud"), (args.log, "--log"), (args.no_log, "--no-log")):
@@ -152,7 +151,7 @@ def target_session(args: argparse.Namespace, today: datetime.date | None = None,
         log = Path(args.log)
     else:
         directory = default_log_path().parent
-        log = targets.log_path(target, directory, today or datetime.date.today())
+        log = targets.log_path(target, directory, datetime.date.today())
     steps = targets.console_steps(target, baud=args.baud, log=log)
     if log is not None and not args.log:
         make_private_directory(log.parent)  # logs hold what was typed

@@ -51,7 +51,7 @@ ALT_SCREEN_ON, ALT_SCREEN_OFF = "\x1b[?1049h\x1b[?25l", "\x1b[H\x1b[2J\x1b[?25h\
 
 KERNEL_LOG = [
     (0.000000, "Booting Linux on physical CPU 0x0"),
-    (0.000000, "Linux version 6.6.30-tuicon (builder@tuicon) (gcc 13.2.0) #1 SMP PREEMPT"),
+    (0.000000, "Linux version 6.6.30-tuicon (gcc 13.2.0) #1 SMP PREEMPT"),
     (0.000000, "Machine model: tuicon demo board (simulated, no hardware needed)"),
     (0.000000, "Memory: 512MiB available"),
     (0.012480, "CPU: ARMv7 Processor [410fc075] revision 5 (ARMv7)"),
@@ -63,7 +63,7 @@ KERNEL_LOG = [
     (0.734551, "EXT4-fs (mmcblk0p2): mounted filesystem with ordered data mode"),
     (0.981230, "Run /sbin/init as init process"),
 ]
-SERVICES = ["syslogd", "network", "sshd (disabled: this board is a simulation)"]
+SERVICES = ["syslogd", "klogd", "network"]
 
 FILES = {
     "README": "This is tuicon's demo board: a simulated device on a serial console.\n"
@@ -90,6 +90,10 @@ HELP = [
     ("reboot", "restart the board"),
 ]
 
+TOP_HEADER = (f"{'PID':>5} {'USER':<8} {'PR':>3} {'NI':>3} {'VIRT':>7} {'RES':>6} {'S':>2}"
+              f" {'%CPU':>5} {'%MEM':>5} {'TIME+':>9} COMMAND")
+TOP_ROW = ("{pid:5d} root      20   0 {virt:7d} {res:6d} {state:>2} {cpu:5.1f} {mem:5.1f}"
+           " {time:>9} {name}")
 PROCESSES = ["init", "syslogd", "klogd", "udhcpc", "getty", "sh", "kworker/0:1", "ksoftirqd/0",
              "top"]
 
@@ -413,14 +417,13 @@ class DemoBoardDevice(Device):
             "  0.0 hi,  0.0 si",
             "MiB Mem :    512.0 total,    431.2 free,     48.6 used,     32.2 buff/cache",
             "",
-            f"{REVERSE}  PID USER      PR  NI    VIRT    RES  S  %CPU  %MEM     TIME+ COMMAND"
-            f"       {RESET}",
+            f"{REVERSE}{TOP_HEADER:<79}{RESET}",
         ]
         for pid, (name, load) in enumerate(zip(PROCESSES, cpu), start=1):
-            state = "R" if name == "top" else "S"
-            rows.append(f"{pid * 37 % 900 + 1:5d} root      20   0 {2360 + pid * 512:7d} {1480 + pid * 64:6d}"
-                        f"  {state} {load:5.1f} {0.3 + pid / 10:5.1f} {0:6d}:{frame % 60:02d}.{pid:02d}"
-                        f" {name}")
+            rows.append(TOP_ROW.format(pid=pid * 37 % 900 + 1, virt=2360 + pid * 512,
+                                       res=1480 + pid * 64, state="R" if name == "top" else "S",
+                                       cpu=load, mem=0.3 + pid / 10,
+                                       time=f"0:{frame % 60:02d}.{pid:02d}", name=name))
         rows += ["", f"{BOLD}q{RESET} quits"]
         return "\x1b[H\x1b[2J" + "\n".join(rows)
 

@@ -229,3 +229,44 @@ def test_saving_a_profile_checks_every_option_first(home, capsys):
                                         "--save-profile", "x"]))
     assert line.endswith("a device in a profile needs an id (add id=NAME)"), line
     assert not (home / "tuicon" / "profiles" / "x.toml").exists()
+
+
+# --- tuicon --list ---------------------------------------------------------------------------
+
+
+def fake_port(device: str, description: str, vid=None, pid=None, serial=None):
+    """A port as pyserial describes it (its own class), for a machine without USB adapters."""
+    from serial.tools.list_ports_common import ListPortInfo
+
+    port = ListPortInfo(device, skip_link_detection=True)
+    port.description, port.vid, port.pid, port.serial_number = description, vid, pid, serial
+    return port
+
+
+def test_list_shows_by_id_name_device_description_and_usb_ids(tmp_path):
+    from tuicon import targets
+
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    ftdi = "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    (by_id / ftdi).symlink_to("/dev/ttyUSB0")
+    ports = [fake_port("/dev/ttyUSB0", "FT232R USB UART", 0x0403, 0x6001, "A50285BI"),
+             fake_port("/dev/ttyACM1", "Pico", 0x2E8A, 0x000A),
+             fake_port("/dev/ttyS0", "n/a")]
+    assert targets.port_list(lambda: ports, by_id).splitlines() == [
+        "by-id name                                    device        description      USB vid:pid serial",
+        "-                                             /dev/ttyACM1  Pico             2e8a:000a",
+        "-                                             /dev/ttyS0    -                -",
+        f"{ftdi}  /dev/ttyUSB0  FT232R USB UART  0403:6001 A50285BI",
+    ]
+    assert targets.port_list(lambda: [], by_id) == "no serial ports found"
+
+
+def test_list_runs_on_this_machine(tmp_path):
+    result = tuicon("--list", tmp_path=tmp_path)
+    assert result.returncode == 0 and not result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first == "no serial ports found" or first.startswith("by-id name  "), first
+    usage = tuicon("--help", tmp_path=tmp_path).stdout
+    for option in ("TARGET", "--baud", "--log", "--no-log", "--list", "telnet:HOST:PORT"):
+        assert option in usage

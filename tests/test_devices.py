@@ -20,7 +20,7 @@ async def test_echo_sends_everything_back(session):
     chardevs, devices = session
     await chardevs.add("m", "mux-be")
     await chardevs.add("r", "ringbuf,size=4096,mux-be-id=m")
-    await devices.add_cli("echo,id=e,chardev=m")
+    await devices.add_cli("echo,id=e,chardev=m,map=none")  # a loopback plug: bytes unchanged
     chardevs.get("r").be_write(b"ping\r")
     assert chardevs.ringbuf_read("r", 100) == "ping\r"
     chardevs.get("r").be_event(ChardevEvent.BREAK)
@@ -135,3 +135,41 @@ async def test_generated_ids(session):
     first = await devices.add("echo", None, {"chardev": "a"})
     second = await devices.add("echo", None, {"chardev": "b"})
     assert (first.id, second.id) == ("echo0", "echo1")
+
+
+def pty_ends_with(fd: int, into: bytearray, expected: bytes) -> bool:
+    """Take what the pty has now (non-blocking) into ``into``; does it end with ``expected``?"""
+    try:
+        into += os.read(fd, 65536)
+    except BlockingIOError:
+        pass
+    return into.endswith(expected)
+
+
+async def test_echo_answers_enter_like_a_terminal_through_a_pty(session):
+    """What a user at picocom sees: each typed line on its own line, CR LF never doubled."""
+    chardevs, devices = session
+    result = await chardevs.add("p", "pty")
+    await devices.add_cli("echo,id=e,chardev=p")
+    peer = os.open(result["pty"], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        tty.setraw(peer)
+        await wait_until(lambda: chardevs.get("p").be_open, what="pty open")
+        got = bytearray()
+        # Enter as a terminal sends it (CR), a CR LF split across two writes, a bare LF.
+        for typed, shown in ((b"one\r", b"one\r\n"), (b"two\r", b"two\r\n"),
+                             (b"\nthree\r\n", b"three\r\n"), (b"four\n", b"four\n")):
+            os.write(peer, typed)
+            await wait_until(lambda: pty_ends_with(peer, got, shown), what=f"echo of {typed!r}")
+        assert bytes(got) == b"one\r\ntwo\r\nthree\r\nfour\n"
+        assert devices.get("e").describe()["echoed"] == len(got)
+    finally:
+        os.close(peer)
+
+
+async def test_echo_map_is_checked(session):
+    chardevs, devices = session
+    await chardevs.add("a", "null")
+    with pytest.raises(InvalidOption, match="map"):
+        await devices.add_cli("echo,id=e,chardev=a,map=lfcr")
+    assert devices.ids() == []

@@ -346,3 +346,84 @@ async def test_a_client_that_never_reads_is_dropped(session, tmp_path, caplog, t
     assert await client.cmd("qmp_capabilities") == {"return": {}}
     assert any(c["label"] == "qmp" for c in (await client.cmd("query-chardev"))["return"])
     await client.close()
+
+
+# --- mux-be membership: mux-be-attach / mux-be-detach ----------------------------------
+
+
+async def test_mux_be_attach_and_detach(session, tmp_path):
+    from tuicon.chardev import CharFrontend
+
+    client = await negotiated(session, tmp_path)
+    await session.apply([("chardev", "mux-be,id=console"),
+                         ("chardev", "ringbuf,id=a,size=1024,mux-be-id=console"),
+                         ("chardev", "ringbuf,id=b,size=1024"),
+                         ("chardev", "mux-be,id=other"),
+                         ("chardev", "null,id=n,mux-be-id=other")])
+    board = CharFrontend(session.chardevs.get("console"), owner="test")
+    assert await client.cmd("mux-be-attach", id="console", member="b") == {"return": {}}
+    assert board.write(b"to both") == 7
+    assert [session.chardevs.ringbuf_read(r, 100) for r in "ab"] == ["to both", "to both"]
+    events = []
+    while ("CHARDEV_CHANGED", "console") not in events:  # each within 5 s, or the test fails
+        event = await client.event()
+        events.append((event["event"], event["data"]["id"]))
+    assert events[-2:] == [("CHARDEV_ADDED", "n"), ("CHARDEV_CHANGED", "console")]
+    errors = [
+        ({"id": "other", "member": "b"}, "Chardev 'b' is not a member of mux-be 'other'"),
+        ({"id": "a", "member": "b"}, "Chardev 'a' is not a mux-be (it is a ringbuf)"),
+        ({"id": "nope", "member": "b"}, "Chardev 'nope' not found"),
+        ({"id": "console", "member": "nope"}, "Chardev 'nope' not found"),
+        ({"id": "console"}, "Parameter 'member' is missing"),
+        ({"id": "console", "member": 1}, "Invalid parameter type for 'member', expected: string"),
+    ]
+    for arguments, desc in errors:
+        answer = await client.cmd("mux-be-detach", **arguments)
+        assert answer["error"] == {"class": "GenericError", "desc": desc}, arguments
+    assert await client.cmd("mux-be-detach", id="console", member="b") == {"return": {}}
+    board.write(b"!")
+    assert [session.chardevs.ringbuf_read(r, 100) for r in "ab"] == ["!", ""]  # b left, a stays
+    assert await client.cmd("chardev-remove", id="b") == {"return": {}}  # free to remove now
+    # Attaching what cannot be a member says why, and changes nothing.
+    answer = await client.cmd("mux-be-attach", id="console", member="a")
+    assert "in use" in answer["error"]["desc"], answer
+    answer = await client.cmd("mux-be-attach", id="console", member="other")
+    assert answer["error"]["desc"] == "chardev: multiplexers can't be stacked"
+    answer = await client.cmd("mux-be-attach", id="n", member="a")
+    assert answer["error"]["desc"] == "Chardev 'n' is not a mux-be (it is a null)"
+    assert {"name": "mux-be-attach"} in (await client.cmd("query-commands"))["return"]
+    board.detach()
+    await client.close()
+
+
+async def test_mux_be_attach_and_detach_in_the_readline_monitor(session, tmp_path):
+    path = tmp_path / "mon.sock"
+    await session.apply([("chardev", f"socket,id=mon,path={path},server=on,wait=off"),
+                         ("mon", "chardev=mon,mode=readline"),
+                         ("chardev", "mux-be,id=console"),
+                         ("chardev", "ringbuf,id=r,size=1024")])
+    reader, writer = await asyncio.open_unix_connection(str(path))
+    seen = b""
+
+    async def run(line: str) -> str:
+        nonlocal seen
+        writer.write(line.encode() + b"\r")
+        async with asyncio.timeout(5):
+            while seen.count(b"(tuicon) ") < 2:
+                seen += await reader.read(4096)
+        start = seen.index(b"(tuicon) ") + len(b"(tuicon) ")  # after the last prompt
+        end = seen.index(b"(tuicon) ", start)  # the prompt after the answer
+        answer, seen = seen[start:end], seen[end:]
+        return answer.decode().split("\r\n", 1)[-1]  # without the echoed command
+
+    try:
+        assert await run("mux-be-attach console r") == ""
+        assert session.chardevs.get("console").member_of(session.chardevs.get("r")) is not None
+        assert await run("mux-be-detach console x") == "Error: Chardev 'x' not found\r\n"
+        assert await run("mux-be-detach console") == "Error: usage: mux-be-detach mux_be id\r\n"
+        assert await run("mux-be-detach console r") == ""
+        assert session.chardevs.get("console").member_of(session.chardevs.get("r")) is None
+        assert "mux-be-attach mux_be id" in await run("help mux-be-attach")
+    finally:
+        writer.close()
+        await writer.wait_closed()

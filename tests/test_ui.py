@@ -19,7 +19,7 @@ CONSOLE = [
     ("chardev", "vc,id=screen,cols=60,rows=10,mux-be-id=console"),
     ("chardev", "ringbuf,id=ring,size=4096,mux-be-id=console"),
     ("chardev", "null,id=spare"),
-    ("device", "echo,id=dev,chardev=console"),
+    ("device", "echo,id=dev,chardev=console,map=none"),  # exact bytes back
 ]
 
 

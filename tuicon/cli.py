@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import logging
 import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, targets
 from .chardev import ChardevError, backends
 from .chardev.aio import first_completed
 from .chardev.options import shown
@@ -19,6 +21,12 @@ from .profiles import Profile, ProfileError, ProfileStore
 from .session import Session, Step, default_log_path, default_steps, make_private_directory
 
 EPILOG = """\
+One step to a console (a vc, a log in tuicon's state directory, reconnecting):
+  tuicon /dev/ttyUSB0 --baud 9600     a serial port (or a /dev/serial/by-id link)
+  tuicon FTDI                         a unique part of a /dev/serial/by-id name
+  tuicon tcp:HOST:PORT | telnet:HOST:PORT | unix:PATH
+  tuicon --list                       the serial ports
+
 Options are QEMU's and are processed in order, so later ones may refer to
 earlier ids:
   -chardev socket,id=con,path=/tmp/vm.sock      a VM's serial console
@@ -61,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     ordered.add_argument("-chardev", dest="chardev", action=_InOrder, metavar="TYPE,id=ID[,...]",
                          help="create a chardev")
     ordered.add_argument("-device", dest="device", action=_InOrder, metavar="DRIVER,id=ID[,...]",
-                         help="create a device: bridge (chardev=, peer=) or echo (chardev=)")
+                         help="create a device: bridge (chardev=, peer=), echo (chardev=, map=)"
+                              " or demo-board (chardev=, motd=)")
     ordered.add_argument("-mon", dest="mon", action=_InOrder,
                          metavar="chardev=ID,mode=control|readline",
                          help="run a monitor on a chardev: QMP (control) or human (readline)")
@@ -71,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     ordered.add_argument("-monitor", dest="monitor", action=_InOrder,
                          metavar="unix:PATH|tcp:HOST:PORT[,server=on,wait=off]",
                          help="readline monitor on a new socket (shorthand for -chardev + -mon)")
+    console = parser.add_argument_group("one step to a console")
+    console.add_argument("target", nargs="?", metavar="TARGET",
+                         help="a serial port (path, by-id name or a unique part of one),"
+                              " unix:PATH, tcp:HOST:PORT or telnet:HOST:PORT")
+    console.add_argument("--baud", metavar="N", help="a serial TARGET's speed (default 115200)")
+    logging_group = console.add_mutually_exclusive_group()
+    logging_group.add_argument("--log", metavar="PATH",
+                               help="log the console to PATH (appending) instead of the state"
+                                    " directory's TARGET-DATE.log")
+    logging_group.add_argument("--no-log", action="store_true", help="do not log the console")
+    console.add_argument("--list", action="store_true", help="list the serial ports and exit")
     run = parser.add_argument_group("running")
     run.add_argument("--headless", action="store_true",
                      help="run without the UI until SIGINT/SIGTERM or the QMP 'quit' command")
@@ -115,6 +135,30 @@ def socket_shorthand(chardev_id: str, text: str, option: str) -> str:
     )
 
 
+def target_session(args: argparse.Namespace) -> tuple[list[Step], str]:
+    """The steps for ``tuicon TARGET`` and the status line saying where the log is."""
+    if args.target is None:
+        for given, option in ((args.baud, "--baud"), (args.log, "--log"), (args.no_log, "--no-log")):
+            if given:
+                raise CommandLineError(f"{option} goes with a TARGET (tuicon TARGET {option} ...)")
+        return [], ""
+    if args.profile:
+        raise CommandLineError("a TARGET and --profile do not mix: choose one")
+    target = targets.parse_target(args.target)
+    if args.no_log:
+        log = None
+    elif args.log:
+        log = Path(args.log)
+    else:
+        directory = default_log_path().parent
+        log = targets.log_path(target, directory, datetime.date.today())
+    steps = targets.console_steps(target, baud=args.baud, log=log)
+    if log is not None and not args.log:
+        make_private_directory(log.parent)  # logs hold what was typed
+    where = f"logged to {log}" if log is not None else "not logged"
+    return steps, f"Console on {target.kind} {target.address}, {where}."
+
+
 def help_request(steps: Sequence[Step]) -> str | None:
     """The text for ``-chardev help`` or ``-chardev TYPE,help``, if asked."""
     for kind, argument in steps:
@@ -132,7 +176,7 @@ def help_request(steps: Sequence[Step]) -> str | None:
 # --- running a session --------------------------------------------------------------
 
 
-async def run_headless(steps: Sequence[Step], *, demo: bool = False) -> int:
+async def run_headless(steps: Sequence[Step], *, demo: bool = False, note: str = "") -> int:
     # Progress worth seeing (a server waiting for its client) is logged.
     logging.basicConfig(level=logging.INFO, format="tuicon: %(message)s", stream=sys.stdout)
     session = Session()
@@ -151,7 +195,7 @@ async def run_headless(steps: Sequence[Step], *, demo: bool = False) -> int:
             print("tuicon: interrupted during start-up.", flush=True)
         else:
             building.result()  # a bad option: reported by main()
-            print_status(session, demo)
+            print_status(session, demo, note)
             await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -161,7 +205,7 @@ async def run_headless(steps: Sequence[Step], *, demo: bool = False) -> int:
     return 0
 
 
-def print_status(session: Session, demo: bool) -> None:
+def print_status(session: Session, demo: bool, note: str = "") -> None:
     for info in session.chardevs.query():
         state = "open" if info.be_open else "closed"
         users = ", ".join(info.frontends) or "-"
@@ -174,20 +218,23 @@ def print_status(session: Session, demo: bool) -> None:
         print(
             f"Type into the console from another terminal: nc 127.0.0.1 {port}"
             f" (or telnet 127.0.0.1 {port}, or picocom {pty}).\n"
-            f"The echo device answers; everything is logged to {default_log_path()}."
+            f"The demo board answers (type help); everything is logged to {default_log_path()}."
         )
+    if note:
+        print(note)
     chardevs, devices = len(session.chardevs), len(session.devices.ids())
     print(f"tuicon: ready ({chardevs} chardevs, {devices} devices); Ctrl-C stops.", flush=True)
 
 
-def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, ui: dict[str, Any]) -> int:
+def run_session(steps: Sequence[Step], *, headless: bool, demo: bool, ui: dict[str, Any],
+                note: str = "") -> int:
     if headless:
-        return asyncio.run(run_headless(steps, demo=demo))
+        return asyncio.run(run_headless(steps, demo=demo, note=note))
     try:
         from .ui.app import run_app
     except ImportError:
         print("tuicon: the full-screen UI is not available in this build; running headless.")
-        return asyncio.run(run_headless(steps, demo=demo))
+        return asyncio.run(run_headless(steps, demo=demo, note=note))
     return run_app(steps, ui=ui)
 
 
@@ -270,7 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["profile"]:
             return profile_command(argv[1:], store)
         args = build_parser().parse_args(argv)
-        steps = steps_from_args(args)
+        if args.list:
+            print(targets.port_list())
+            return 0
+        console, note = target_session(args)
+        steps = console + steps_from_args(args)
         text = help_request(steps)
         if text is not None:
             print(text)
@@ -287,8 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ChardevError(f"{store.path(args.profile)}: does not build: {err}") from None
         if not steps:
             return run_last_or_demo(store, headless=args.headless)
-        return run_session(steps, headless=args.headless, demo=False, ui=ui)
-    except (CommandLineError, ChardevError) as err:
+        return run_session(steps, headless=args.headless, demo=False, ui=ui, note=note)
+    except (CommandLineError, ChardevError, targets.TargetError) as err:
         print(f"tuicon: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # HOME or a state directory that cannot be used, say

@@ -39,12 +39,21 @@ def make_private_directory(path: Path) -> Path:
     return path
 
 
+DEMO_MOTD = "Enter: type into this console · Ctrl+]: stop typing · log: {log} · share: nc {share}"
+"""The demo's first screen: how to type, how to stop, where the log and the share are.
+
+The board prints it after its boot log ({ID} is where chardev ID is), so it
+is on the screen whichever member of the console one looks at, after every
+reboot too, and a profile saved from the demo keeps it.
+"""
+
+
 def default_steps(log_path: Path) -> list[Step]:
     """The built-in session: a console any new user can try without hardware.
 
-    An echo device plays the "device"; its console is a mux-be whose members
-    are the built-in vc, a log file, a TCP share on loopback (nc, telnet) and
-    a pty (picocom, screen).
+    A simulated board (``demo-board``) plays the device; its console is a
+    mux-be whose members are the built-in vc, a log file, a TCP share on
+    loopback (nc, telnet) and a pty (picocom, screen).
     """
     return [
         ("chardev", "mux-be,id=console"),
@@ -53,7 +62,7 @@ def default_steps(log_path: Path) -> list[Step]:
         # Loopback only, on a free port (shown in its pane): nc or telnet to it.
         ("chardev", "socket,id=share,host=127.0.0.1,port=0,server=on,wait=off,mux-be-id=console"),
         ("chardev", "pty,id=pty,mux-be-id=console"),
-        ("device", "echo,id=device,chardev=console"),
+        ("device", f"demo-board,id=board,chardev=console,motd={DEMO_MOTD}"),
     ]
 
 

@@ -16,9 +16,12 @@ from ..chardev.options import (
 )
 from .base import Device
 from .bridge import BridgeDevice
+from .demo_board import DemoBoardDevice
 from .echo import EchoDevice
 
-DRIVERS: dict[str, type[Device]] = {cls.driver: cls for cls in (BridgeDevice, EchoDevice)}
+DRIVERS: dict[str, type[Device]] = {
+    cls.driver: cls for cls in (BridgeDevice, DemoBoardDevice, EchoDevice)
+}
 
 
 class DeviceError(ChardevError):

@@ -251,3 +251,39 @@ COMMANDS: dict[str, Command] = {
                 hmp="serial_set ID setting=value[,...]"),
     )
 }
+
+
+# --- mux-be membership (tuicon's own, in QEMU's style) ------------------------------
+
+
+def _mux_be(ctx: Context, id: str) -> Any:
+    chardev = ctx.session.chardevs.get(id)
+    if chardev.type_name != "mux-be":
+        raise CommandError(f"Chardev '{id}' is not a mux-be (it is a {chardev.type_name})")
+    return chardev
+
+
+async def mux_be_attach(ctx: Context, id: str, member: str) -> dict[str, Any]:
+    _mux_be(ctx, id)
+    ctx.session.chardevs.attach_member(id, member)
+    return {}
+
+
+async def mux_be_detach(ctx: Context, id: str, member: str) -> dict[str, Any]:
+    mux_be = _mux_be(ctx, id)
+    chardev = ctx.session.chardevs.get(member)
+    if mux_be.member_of(chardev) is None:
+        raise CommandError(f"Chardev '{member}' is not a member of mux-be '{id}'")
+    ctx.session.chardevs.detach_member(member)
+    return {}
+
+
+COMMANDS.update({
+    c.name: c
+    for c in (
+        Command("mux-be-attach", mux_be_attach, "tuicon: make a chardev a member of a mux-be",
+                (Arg("id", "str"), Arg("member", "str")), hmp="mux-be-attach MUX_BE ID"),
+        Command("mux-be-detach", mux_be_detach, "tuicon: take a member out of its mux-be (it stays)",
+                (Arg("id", "str"), Arg("member", "str")), hmp="mux-be-detach MUX_BE ID"),
+    )
+})

@@ -9,6 +9,7 @@ drops it) and history (up/down).  Commands take QEMU's HMP syntax::
     chardev-remove ID                chardev-send-break ID
     ringbuf_write DEVICE DATA        ringbuf_read DEVICE SIZE
     device_add DRIVER[,id=ID][,...]  device_del ID
+    mux-be-attach MUX_BE ID          mux-be-detach MUX_BE ID
     help [COMMAND]                   quit
 
 On a ``mux=on`` chardev it shares the line with other frontends; ``C-a c``
@@ -52,6 +53,8 @@ HMP_HELP = [
     ("device_del id", "remove a device"),
     ("serial_set id setting=value[,...]",
      "change a serial port live: baud, bits, parity, stop, flow; dtr, rts (on/off); break-ms"),
+    ("mux-be-attach mux_be id", "make chardev ID a member of mux-be MUX_BE"),
+    ("mux-be-detach mux_be id", "take chardev ID out of mux-be MUX_BE (it stays, free to remove)"),
     ("quit", "stop tuicon"),
 ]
 
@@ -261,6 +264,9 @@ class ReadlineMonitor(Monitor):
             if not chardev_id or not settings.strip():
                 _usage(name)
             await run("serial-set", id=chardev_id, **serial_set_arguments(settings.strip()))
+        elif name in ("mux-be-attach", "mux-be-detach"):
+            mux_be, member = _args(name, rest, 2)
+            await run(name, id=mux_be, member=member)
         elif name == "quit":
             await run("quit")
         else:

@@ -103,7 +103,7 @@ def sample_values(info) -> list:
     if info.choices:
         return [c for c in info.choices if c != info.default][-1:]
     return {
-        Kind.STR: ["/tmp/a,b c", "host-1", "4001"],
+        Kind.STR: ["/tmp/a,b c", "host-1", "4001", "1h"],
         Kind.INT: [4096, 1, 2, 30, 9600, 7],
         Kind.SIZE: [4096],
         Kind.BOOL: [not info.default if isinstance(info.default, bool) else True],
@@ -135,8 +135,10 @@ async def test_every_field_of_every_type_survives():
     for type_name, table, info in all_fields():
         if info.cli_only and info.name == "mux":
             continue  # mux=on is written as a flag on the base; covered by the round trip
-        tries = [(value, base) for value in sample_values(info)
-                 for base in BASES.get(type_name, [{}])]
+        bases = BASES.get(type_name, [{}])
+        if info.name.startswith("logfile-"):
+            bases = [{**base, "logfile": "/tmp/l"} for base in bases]  # they need a logfile
+        tries = [(value, base) for value in sample_values(info) for base in bases]
         for value, base in tries:
             entry = {"id": "c0", "type": type_name, **required_values(table), **base,
                      info.name: value}

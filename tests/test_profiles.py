@@ -435,3 +435,27 @@ async def test_a_profile_that_is_not_a_regular_file_is_not_read(tmp_path):
     (tmp_path / "big.toml").write_text("version = 1\n" + "#" * (1 << 20))
     with pytest.raises(ProfileError, match=r"big\.toml: larger than 1024 KiB"):
         store.load("big")
+
+
+async def test_log_rotation_options_round_trip(sessions, tmp_path):
+    """timestamps, rotate-size, rotate-time, keep and strftime paths, on file and logfile=."""
+    steps = [
+        ("chardev", "mux-be,id=console"),
+        ("chardev", f"file,id=log,path={tmp_path}/console-%Y%m%d-%H%M%S.log,timestamps=on,"
+                    "rotate-size=1048576,rotate-time=1h,keep=24,mux-be-id=console"),
+        ("chardev", f"ringbuf,id=mon,logfile={tmp_path}/mon.log,logappend=on,"
+                    "logfile-timestamps=on,logfile-rotate-size=65536,logfile-rotate-time=1d,"
+                    "logfile-keep=7"),
+    ]
+    first = sessions()
+    await first.apply(steps)
+    profile = profile_of(first)
+    assert [s for s in profile.steps if s[0] == "chardev"] == steps
+    text = dumps(profile)
+    assert 'rotate-time = "1h"' in text and "logfile-keep = 7" in text and "timestamps = true" in text
+    again = loads(text, "rotation.toml")
+    assert again.steps == profile.steps
+    await first.close()
+    second = sessions()
+    await second.apply(again.steps)
+    assert profile_of(second).steps == profile.steps

@@ -375,3 +375,14 @@ async def test_the_parsers_agree_and_specs_round_trip(tmp_path):
     assert cli == qapi
     assert parse_cli(cli.to_cli(), backends) == cli
     assert parse_qapi("f", cli.to_qapi(), backends) == cli
+
+
+async def test_mux_on_keeps_the_logfile_options_on_its_base(manager, tmp_path, clock):
+    await manager.add("m", f"ringbuf,size=1024,mux=on,logfile={tmp_path}/m.log,"
+                           "logfile-timestamps=on,logfile-rotate-size=5")
+    fe = CharFrontend(manager.get("m"))
+    fe.write(b"one\n")
+    fe.write(b"two\n")
+    assert (tmp_path / "m.log.1").read_bytes() == b"2026-12-01T22:13:02.123+01:00 one\n"
+    assert (tmp_path / "m.log").read_bytes() == b"2026-12-01T22:13:02.123+01:00 two\n"
+    fe.detach()

@@ -207,7 +207,6 @@ class RotatingFile:
         self._held = 0
         self._line_start = True
         self._retry_at: datetime | None = None
-        self._now = datetime.min
 
     # -- opening and closing ---------------------------------------------------------
 
@@ -260,7 +259,9 @@ class RotatingFile:
 
     def write(self, data: memoryview | bytes) -> int:
         """Write all of ``data``; return how many of its bytes were dropped (0 normally)."""
-        now = self._now = clock()
+        if self._fd >= 0 and self.policy.plain:  # nothing to stamp or count: as it comes
+            return 0 if self._put(data) else self._lost(len(data))
+        now = clock()
         if self._fd < 0 and not self._reopen(now):
             return self._lost(len(data))
         if self._period_end is not None and now.replace(tzinfo=None) >= self._period_end:
@@ -306,7 +307,7 @@ class RotatingFile:
                 end = newline + 1
         return end
 
-    def _put(self, data: bytes | bytearray) -> bool:
+    def _put(self, data: bytes | bytearray | memoryview) -> bool:
         """Write ``data`` to the current file; on failure, report and close it."""
         view = memoryview(data)
         try:
@@ -314,7 +315,7 @@ class RotatingFile:
                 view = view[os.write(self._fd, view):]
         except OSError as err:
             self.close()
-            self._retry_at = self._now + timedelta(seconds=RETRY_SECONDS)
+            self._retry_at = clock() + timedelta(seconds=RETRY_SECONDS)
             self._report("write", f"{self.what} '{self.name}': {err.strerror}")
             return False
         if self._error_kind == "write":

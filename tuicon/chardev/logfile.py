@@ -9,14 +9,14 @@ one writer does both, so a console's log needs no mux-be to rotate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .errors import ChardevError
+from .options import CommonOptions
 from .rotation import NotAFile, Policy, RotatingFile, make_policy
 
 
-def logfile_policy(common: Any) -> Policy:
-    """The policy the ``logfile-*`` options of ``common`` (CommonOptions) ask for."""
+def logfile_policy(common: CommonOptions) -> Policy:
+    """The policy the ``logfile-*`` options of ``common`` ask for."""
     return make_policy("logfile-", "logfile", common.logfile,
                        timestamps=common.logfile_timestamps,
                        rotate_size=common.logfile_rotate_size,
@@ -52,9 +52,9 @@ class LogFile:
             raise ChardevError(f"Could not create '{path}': {err.strerror}") from err
 
     @classmethod
-    def for_options(cls, common: Any, *, owner: str,
+    def for_options(cls, common: CommonOptions, *, owner: str,
                     on_error: Callable[[str | None, str | None], None] | None = None) -> LogFile:
-        """The logfile ``common`` (CommonOptions, with ``logfile`` set) asks for."""
+        """The logfile ``common`` (with ``logfile`` set) asks for."""
         return cls(common.logfile, append=common.logappend, owner=owner, on_error=on_error,
                    policy=logfile_policy(common))
 

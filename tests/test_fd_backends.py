@@ -235,3 +235,34 @@ async def test_a_logfile_cannot_be_a_fifo(manager, tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ChardevError, match="a logfile cannot be a FIFO"):
         await manager.add("r", f"ringbuf,logfile={fifo}")
+
+
+async def test_file_rotation_is_invisible_to_the_frontend(manager, tmp_path):
+    """A frontend write loop over many rotations: no CLOSED/OPENED, every file 0600, all bytes."""
+    log = tmp_path / "loop.log"
+    await manager.add("f", f"file,path={log},rotate-size=4K,keep=1000")
+    chardev = manager.get("f")
+    fe = Recorder(chardev).install()
+    stream = b"".join(b"%06d the console goes on\r\n" % i for i in range(20_000))
+    for i in range(0, len(stream), 1000):
+        assert await fe.fe.write_all(stream[i:i + 1000]) == len(stream[i:i + 1000])
+    assert fe.events == [E.OPENED] and chardev.be_open
+    rotated = sorted(tmp_path.glob("loop.log.*"), key=lambda p: -int(p.suffix[1:]))
+    assert len(rotated) > 100
+    assert b"".join(p.read_bytes() for p in rotated + [log]) == stream
+    assert {stat.S_IMODE(p.stat().st_mode) for p in rotated + [log]} == {0o600}
+    assert manager.info(chardev).extra == {"path": str(log)} and chardev.error is None
+    fe.fe.detach()
+
+
+async def test_a_file_member_that_cannot_write_never_stalls_the_mux_be(manager, tmp_path):
+    await manager.add("console", "mux-be")
+    await manager.add("full", "file,path=/dev/full,mux-be-id=console")
+    await manager.add("ring", "ringbuf,size=64K,mux-be-id=console")
+    fe = CharFrontend(manager.get("console"))
+    assert await fe.write_all(b"x" * 50_000) == 50_000
+    assert manager.get("ring").contents() == b"x" * 50_000
+    full = manager.get("full")
+    assert full.error == "file '/dev/full': No space left on device"
+    assert full.stats.dropped_out == 50_000
+    fe.detach()

@@ -103,7 +103,7 @@ def sample_values(info) -> list:
     if info.choices:
         return [c for c in info.choices if c != info.default][-1:]
     return {
-        Kind.STR: ["/tmp/a,b c", "host-1", "4001"],
+        Kind.STR: ["/tmp/a,b c", "host-1", "4001", "1h"],
         Kind.INT: [4096, 1, 2, 30, 9600, 7],
         Kind.SIZE: [4096],
         Kind.BOOL: [not info.default if isinstance(info.default, bool) else True],
@@ -135,8 +135,10 @@ async def test_every_field_of_every_type_survives():
     for type_name, table, info in all_fields():
         if info.cli_only and info.name == "mux":
             continue  # mux=on is written as a flag on the base; covered by the round trip
-        tries = [(value, base) for value in sample_values(info)
-                 for base in BASES.get(type_name, [{}])]
+        bases = BASES.get(type_name, [{}])
+        if info.name.startswith("logfile-"):
+            bases = [{**base, "logfile": "/tmp/l"} for base in bases]  # they need a logfile
+        tries = [(value, base) for value in sample_values(info) for base in bases]
         for value, base in tries:
             entry = {"id": "c0", "type": type_name, **required_values(table), **base,
                      info.name: value}
@@ -433,3 +435,27 @@ async def test_a_profile_that_is_not_a_regular_file_is_not_read(tmp_path):
     (tmp_path / "big.toml").write_text("version = 1\n" + "#" * (1 << 20))
     with pytest.raises(ProfileError, match=r"big\.toml: larger than 1024 KiB"):
         store.load("big")
+
+
+async def test_log_rotation_options_round_trip(sessions, tmp_path):
+    """timestamps, rotate-size, rotate-time, keep and strftime paths, on file and logfile=."""
+    steps = [
+        ("chardev", "mux-be,id=console"),
+        ("chardev", f"file,id=log,path={tmp_path}/console-%Y%m%d-%H%M%S.log,timestamps=on,"
+                    "rotate-size=1048576,rotate-time=1h,keep=24,mux-be-id=console"),
+        ("chardev", f"ringbuf,id=mon,logfile={tmp_path}/mon.log,logappend=on,"
+                    "logfile-timestamps=on,logfile-rotate-size=65536,logfile-rotate-time=1d,"
+                    "logfile-keep=7"),
+    ]
+    first = sessions()
+    await first.apply(steps)
+    profile = profile_of(first)
+    assert [s for s in profile.steps if s[0] == "chardev"] == steps
+    text = dumps(profile)
+    assert 'rotate-time = "1h"' in text and "logfile-keep = 7" in text and "timestamps = true" in text
+    again = loads(text, "rotation.toml")
+    assert again.steps == profile.steps
+    await first.close()
+    second = sessions()
+    await second.apply(again.steps)
+    assert profile_of(second).steps == profile.steps

@@ -160,8 +160,8 @@ class Chardev:
         """Open the logfile, then open (or init) the backend."""
         common = self.spec.common
         if common.logfile:
-            self._log = LogFile(common.logfile, append=common.logappend, owner=self.label,
-                                on_error=self.set_error)
+            self._log = LogFile.for_options(common, owner=self.label,
+                                            on_error=self._log_error_changed)
         if self.postponed_connect:
             self.init()
             self._set_lifecycle(Lifecycle.POSTPONED)
@@ -272,6 +272,11 @@ class Chardev:
         if text != self.last_error:
             self.last_error = text
             self._notify(Change.ERROR)
+
+    def _log_error_changed(self, text: str | None, previous: str | None) -> None:
+        """A log writer failed (``text``) or works again (None): show it as ``error``."""
+        if text is not None or self.last_error == previous:
+            self.set_error(text)
 
     def _on_task_failure(self, name: str, exc: BaseException) -> None:
         self.set_error(f"{name} failed: {describe_exception(exc)}")

@@ -12,7 +12,7 @@ import binascii
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .aio import describe_exception
@@ -26,7 +26,7 @@ from .errors import (
     InvalidOption,
 )
 from .events import ChardevEvent
-from .options import ChardevSpec, CommonOptions, parse_cli, parse_qapi
+from .options import ChardevSpec, parse_cli, parse_qapi
 from .registry import BackendRegistry, backends
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,8 @@ class ChardevManager:
         for taken in (spec.id, base_id):
             if taken in self._chardevs:
                 raise ChardevExists(taken)
-        base_common = CommonOptions(logfile=spec.common.logfile, logappend=spec.common.logappend)
+        # The base keeps the log options (logfile, logappend, logfile-*), not the mux ones.
+        base_common = replace(spec.common, mux=False, mux_be_id=None)
         base = await self._build(ChardevSpec(base_id, spec.type, spec.options, base_common))
         mux_spec = self.parse(spec.id, {"type": "mux", "data": {"chardev": base_id}})
         self._register(base)

@@ -330,6 +330,18 @@ class CommonOptions:
         None, help="file that receives a copy of everything written to the backend"
     )
     logappend: bool = option(False, help="append to the logfile instead of truncating it")
+    logfile_timestamps: bool = option(
+        False, help="start each logfile line with its local time (ISO 8601, milliseconds)"
+    )
+    logfile_rotate_size: int | None = option(
+        None, kind=Kind.SIZE, help="start a new logfile once it holds this many bytes (at a line end)"
+    )
+    logfile_rotate_time: str | None = option(
+        None, help="start a new logfile every DURATION (30s, 15m, 1h, 1d), on the wall clock"
+    )
+    logfile_keep: int | None = option(
+        None, help="keep at most N logfiles (the one being written counts); the oldest go"
+    )
     mux: bool = option(
         False,
         cli_only=True,
@@ -340,6 +352,14 @@ class CommonOptions:
         name="mux-be-id",
         help="attach this backend as a member of the mux-be (or hub) with this id",
     )
+
+    def __post_init__(self) -> None:
+        extras = (self.logfile_timestamps, self.logfile_rotate_size, self.logfile_rotate_time,
+                  self.logfile_keep)
+        if self.logfile is not None or any(value not in (None, False) for value in extras):
+            from .logfile import logfile_policy  # (it imports this module)
+
+            logfile_policy(self)  # one-line errors naming the logfile-* option
 
 
 COMMON_OPTIONS = describe(CommonOptions)

@@ -316,7 +316,10 @@ async def test_a_client_that_never_reads_is_dropped(session, tmp_path, caplog, t
     # Flood: requests whose answers (and the events of a busy session) are never read.
     for _ in range(60):
         writer.write(request * 1000)
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionError:
+            break  # dropped while flooding (big answers fill the limit sooner)
         if monitor.dropped_clients:
             break
     await wait_until(lambda: monitor.dropped_clients == 1, what="the slow client dropped")
@@ -328,7 +331,7 @@ async def test_a_client_that_never_reads_is_dropped(session, tmp_path, caplog, t
         try:
             while await reader.read(1 << 20):
                 pass
-        except ConnectionResetError:
+        except ConnectionError:  # reset, or the broken pipe the flood ran into
             pass
     writer.close()
     with contextlib.suppress(ConnectionError):

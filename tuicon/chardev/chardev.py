@@ -80,6 +80,12 @@ class Change(enum.Enum):
     STATE = "state"
     ERROR = "error"
     MEMBERS = "members"
+    CLIENT_CONNECTED = "client-connected"
+    """A socket server took one more client (``Chardev.client_event`` says which)."""
+    CLIENT_DISCONNECTED = "client-disconnected"
+    """One client of a socket server left (``Chardev.client_event`` says which)."""
+    CLIENTS = "clients"
+    """A client's role or state changed (writer hand-over, cut loose, rejoined)."""
 
 
 @dataclass

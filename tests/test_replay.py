@@ -125,6 +125,41 @@ async def test_clients_joining_a_running_stream_see_a_seamless_suffix(manager, c
         assert await peer.exactly(len(expected), timeout=20) == expected, number
 
 
+async def test_a_mux_be_member_keeps_history_while_closed_without_duplicates(manager, connect,
+                                                                          monkeypatch):
+    """The lab case: the console is a mux-be; a slow member makes its writes partial."""
+    from tuicon.chardev.backends import socket as socket_backend
+
+    monkeypatch.setattr(socket_backend, "HIGH_WATER", 1 << 14)
+    size = 64 << 10
+    await manager.add("console", "mux-be,stall-ms=0")
+    # ops first: it takes each write whole while slow, after it, takes part (ops is then ahead).
+    await manager.add("ops", f"socket,port=0,server=on,wait=off,replay={size},mux-be-id=console")
+    await manager.add("slow", "socket,port=0,server=on,wait=off,mux-be-id=console")
+    fe = Recorder(manager.get("console")).install()
+    slow = await connect(int(manager.get("slow").port))
+    await fe.wait_event(E.OPENED)
+    ops = manager.get("ops")
+    joined_at: list[int] = []
+    ops.watch(lambda chardev, change: change is Change.CLIENT_CONNECTED
+              and joined_at.append(chardev.stats.bytes_out))
+    stream = os.urandom(4 << 20)
+
+    async def writer() -> None:
+        for start in range(0, len(stream), 1 << 16):
+            await fe.fe.write_all(stream[start:start + (1 << 16)])
+
+    writing = asyncio.create_task(writer())
+    await wait_until(lambda: manager.get("console").stats.bytes_out > 1 << 20, what="some output")
+    late = await connect(int(ops.port))  # joins mid-stream, while the slow member lags
+    reading = asyncio.create_task(slow.exactly(len(stream), timeout=30))
+    assert await reading == stream
+    await asyncio.wait_for(writing, 30)
+    start = joined_at[0] - size
+    assert start > 0
+    assert await late.exactly(len(stream) - start, timeout=30) == stream[start:]
+
+
 async def test_telnet_replay_is_escaped(manager, connect):
     from tuicon.chardev.telnet import OFFER
 

@@ -113,6 +113,9 @@ class Chardev:
     local_console: ClassVar[bool] = False
     """True where the person at tuicon's own keyboard types (the vc): only
     there does mux ``C-a x`` quit tuicon; elsewhere it drops the peer."""
+    keeps_history = False
+    """Records its output for replay (``replay=``): a mux-be writes to it even while it is
+    closed, and it takes such writes at once."""
     peer_can_be_dropped: ClassVar[bool] = False
     """Whether :meth:`disconnect` can drop the peer (a socket's client, a serial line);
     a pty's peer, say, holds its side open and tuicon cannot take it away."""

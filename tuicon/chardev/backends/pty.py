@@ -55,6 +55,7 @@ class PtyChardev(Chardev):
         self._symlink: str | None = None
         self._reader: FdReader | None = None
         self._writer: FdWriter | None = None
+        self.keeps_history = bool(self.options.replay)
         self._replay = ReplayRing(self.options.replay) if self.options.replay else None
         self._history = memoryview(b"")
         """What is left to send of the history a new peer gets before live output."""

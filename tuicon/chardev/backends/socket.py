@@ -311,6 +311,7 @@ class SocketChardev(Chardev):
         self._numbered = 0
         self.client_event: dict[str, Any] | None = None
         """The client that just came or went (``{"client": N, "address": ...}``), for events."""
+        self.keeps_history = bool(self.options.replay)
         self._replay = ReplayRing(opts.replay) if opts.replay else None
         self._listener: socket.socket | None = None
         self._bound_inode: tuple[int, int] | None = None

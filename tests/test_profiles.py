@@ -295,6 +295,33 @@ async def test_export_parses_back_to_the_same_session(sessions, tmp_path):
     assert shape(second) == expected
 
 
+async def test_sharing_options_round_trip_through_a_file(sessions, tmp_path):
+    steps = [
+        ("chardev", "socket,id=ops,host=127.0.0.1,port=0,server=on,wait=off,max-clients=4,"
+                    "writers=one,replay=64K,stall-ms=500"),
+        ("chardev", "socket,id=spy,host=127.0.0.1,port=0,server=on,wait=off,max-clients=8,"
+                    "writers=none,telnet=on"),
+        ("chardev", "pty,id=tty,replay=4K"),
+    ]
+    first = sessions()
+    await first.apply(steps)
+    store = ProfileStore(tmp_path / "profiles")
+    store.save("lab", profile_of(first))
+    text = (tmp_path / "profiles" / "lab.toml").read_text()
+    assert "max-clients = 4" in text and 'writers = "one"' in text and "replay = 65536" in text
+    loaded = store.load("lab")
+    specs = [parse_cli(arg, backends) for _, arg in loaded.steps]
+    assert specs == [parse_cli(arg, backends) for _, arg in profile_of(first).steps]
+    ops, spy, tty = (spec.options for spec in specs)
+    assert (ops.max_clients, ops.writers, ops.replay, ops.stall_ms) == (4, "one", 65536, 500)
+    assert (spy.max_clients, spy.writers, spy.telnet) == (8, "none", True)
+    assert tty.replay == 4096
+    await first.close()
+    second = sessions()
+    await second.apply(loaded.steps)
+    assert second.chardevs.get("ops").describe_extra()["writers"] == "one"
+
+
 async def test_bad_names_and_missing_profiles(tmp_path):
     store = ProfileStore(tmp_path)
     for bad in ("", "../etc", "a/b", ".hidden", "x" * 65):

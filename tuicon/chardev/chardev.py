@@ -80,6 +80,12 @@ class Change(enum.Enum):
     STATE = "state"
     ERROR = "error"
     MEMBERS = "members"
+    CLIENT_CONNECTED = "client-connected"
+    """A socket server took one more client (``Chardev.client_event`` says which)."""
+    CLIENT_DISCONNECTED = "client-disconnected"
+    """One client of a socket server left (``Chardev.client_event`` says which)."""
+    CLIENTS = "clients"
+    """A client's role or state changed (writer hand-over, cut loose, rejoined)."""
 
 
 @dataclass
@@ -107,6 +113,9 @@ class Chardev:
     local_console: ClassVar[bool] = False
     """True where the person at tuicon's own keyboard types (the vc): only
     there does mux ``C-a x`` quit tuicon; elsewhere it drops the peer."""
+    keeps_history = False
+    """Records its output for replay (``replay=``): a mux-be writes to it even while it is
+    closed, and it takes such writes at once."""
     peer_can_be_dropped: ClassVar[bool] = False
     """Whether :meth:`disconnect` can drop the peer (a socket's client, a serial line);
     a pty's peer, say, holds its side open and tuicon cannot take it away."""

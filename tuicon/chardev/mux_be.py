@@ -202,7 +202,8 @@ class MuxBeChardev(Chardev):
             if member.is_open:
                 return  # a re-sync of a member we already count
             member.is_open = True
-            member.written = self.min_written  # catch up from now on
+            if not _keeps_history(member):
+                member.written = self.min_written  # catch up from now on
             self._open_count += 1
             if self._open_count == 1:
                 self.be_event(ChardevEvent.OPENED)
@@ -210,7 +211,8 @@ class MuxBeChardev(Chardev):
             if not member.is_open:
                 return
             member.is_open = False
-            self._rejoin(member)  # whoever comes next on it starts clean
+            if member.cut or not _keeps_history(member):
+                self._rejoin(member)  # whoever comes next on it starts clean
             self._open_count -= 1
             if self._open_count == 0:
                 self.be_event(ChardevEvent.CLOSED)
@@ -238,7 +240,7 @@ class MuxBeChardev(Chardev):
         self._blocked = None
         now = asyncio.get_running_loop().time()
         for member in self.members:
-            if not member.is_open:
+            if not member.is_open and not _keeps_history(member):
                 continue
             if member.cut and not self._try_rejoin(member):
                 continue  # still not taking anything: the bytes go on without it
@@ -326,3 +328,8 @@ class MuxBeChardev(Chardev):
             due = member.stalled_since + self.options.stall_ms / 1000
             waits.append(asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time())))
         await first_completed(*waits)
+
+
+def _keeps_history(member: Member) -> bool:
+    """A member with ``replay=`` is written to while closed too (it records, never blocks)."""
+    return member.chardev is not None and member.chardev.keeps_history

@@ -193,6 +193,16 @@ async def query_vc(ctx: Context, id: str) -> dict[str, Any]:
             "skipped-bytes": chardev.skipped_bytes, "lines": chardev.lines()}
 
 
+async def chardev_client_writer(ctx: Context, id: str, client: int) -> dict[str, Any]:
+    """tuicon: hand a socket server's write role to client N (writers=one; conserver's force)."""
+    chardev = ctx.session.chardevs.get(id)
+    hand_over = getattr(chardev, "hand_write_role", None)
+    if hand_over is None:
+        raise CommandError(f"Chardev '{id}' is not a socket server (it is a {chardev.type_name})")
+    hand_over(client)
+    return {}
+
+
 async def quit(ctx: Context) -> dict[str, Any]:
     ctx.session.request_quit(f"quit from {ctx.monitor_name}")
     return {}
@@ -249,6 +259,9 @@ COMMANDS: dict[str, Command] = {
                  Arg("parity", "str", False), Arg("stop", "str", False), Arg("flow", "str", False),
                  Arg("dtr", "bool", False), Arg("rts", "bool", False), Arg("break-ms", "int", False)),
                 hmp="serial_set ID setting=value[,...]"),
+        Command("chardev-client-writer", chardev_client_writer,
+                "tuicon: give the write role of a writers=one socket server to client N",
+                (Arg("id", "str"), Arg("client", "int"))),
     )
 }
 

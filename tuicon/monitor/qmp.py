@@ -13,7 +13,9 @@ once 8 MiB of output wait for it.
 Events (tuicon's, named in QEMU's style; ``data`` is ``{"id": ...}``):
 ``CHARDEV_OPENED`` and ``CHARDEV_CLOSED`` when a chardev's backend opens or
 closes (a client connects, a serial port is plugged), ``CHARDEV_CHANGED``
-after a hot-swap, ``CHARDEV_ADDED`` and ``CHARDEV_REMOVED``.
+after a hot-swap, ``CHARDEV_ADDED`` and ``CHARDEV_REMOVED``;
+``CHARDEV_CLIENT_CONNECTED`` and ``CHARDEV_CLIENT_DISCONNECTED`` for every
+client of a socket server, with ``"client": N, "address": ...`` in ``data``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ EVENT_NAMES = {
     "changed": "CHARDEV_CHANGED",
     "added": "CHARDEV_ADDED",
     "removed": "CHARDEV_REMOVED",
+    "client-connected": "CHARDEV_CLIENT_CONNECTED",
+    "client-disconnected": "CHARDEV_CLIENT_DISCONNECTED",
 }
+CLIENT_EVENTS = {"client-connected", "client-disconnected"}
+"""Events whose data names the client (the chardev's ``client_event``, read as it happens)."""
 ALLOWED_MEMBERS = {"execute", "arguments", "id", "exec-oob"}
 YIELD_EVERY = 64
 """Requests handled in a row before the loop gets a turn (other consoles go on)."""
@@ -153,11 +159,15 @@ class QmpMonitor(Monitor):
         name = EVENT_NAMES.get(event.kind)
         if name is None or not self.negotiated or self.fe.chardev is None:
             return
+        data: dict[str, Any] = {"id": event.chardev_id}
+        if event.kind in CLIENT_EVENTS:
+            chardev = self.session.chardevs.find(event.chardev_id)
+            data.update(getattr(chardev, "client_event", None) or {})
         now = time.time()
         seconds = int(now)
         self.reply({
             "event": name,
-            "data": {"id": event.chardev_id},
+            "data": data,
             "timestamp": {"seconds": seconds, "microseconds": int((now - seconds) * 1e6)},
         })
 

@@ -2,6 +2,9 @@
 
 The chardev is open while something holds the other side open: until then
 output is discarded (as in QEMU), and ``OPENED``/``CLOSED`` follow the peer.
+With ``replay=SIZE`` the last SIZE bytes of output, discarded ones included,
+are kept, and a peer that opens gets them first: live output waits until
+the history is out, so the seam is exact.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import tty
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..aio import Signal
 from ..chardev import Chardev
 from ..errors import ChardevError
 from ..events import ChardevEvent
-from ..options import option
+from ..options import Kind, option
 from ..registry import register
+from ..replay import ReplayRing, check_replay_size
 from .fdio import FdReader, FdWriter
 
 PEER_POLL_SECONDS = 0.1
@@ -27,6 +32,14 @@ PEER_POLL_SECONDS = 0.1
 @dataclass(frozen=True)
 class PtyOptions:
     path: str | None = option(None, help="create a symlink at PATH pointing to the pty")
+    replay: int = option(
+        0, kind=Kind.SIZE,
+        help="a peer that opens the pty first gets the last SIZE bytes of output (64K, 1M;"
+        " at most 64M); 0 = none",
+    )
+
+    def __post_init__(self) -> None:
+        check_replay_size(self.replay)
 
 
 @register()
@@ -42,6 +55,12 @@ class PtyChardev(Chardev):
         self._symlink: str | None = None
         self._reader: FdReader | None = None
         self._writer: FdWriter | None = None
+        self.keeps_history = bool(self.options.replay)
+        self._replay = ReplayRing(self.options.replay) if self.options.replay else None
+        self._history = memoryview(b"")
+        """What is left to send of the history a new peer gets before live output."""
+        self._history_task: asyncio.Task[None] | None = None
+        self._history_out = Signal()
 
     def open(self) -> bool:
         try:
@@ -80,10 +99,38 @@ class PtyChardev(Chardev):
             await asyncio.sleep(PEER_POLL_SECONDS)
         self._reader = FdReader(self._master, self, on_eof=self._peer_gone)
         self._reader.start()
+        if self._replay is not None and len(self._replay):
+            self._history = memoryview(self._replay.contents())
+            self._history_task = self.tasks.spawn(self._send_history(),
+                                                  "replaying history to the pty's peer")
         self.be_event(ChardevEvent.OPENED)
+
+    async def _send_history(self) -> None:
+        """Send the history; live writes wait for it (only this task waits on the pty then)."""
+        writer = self._writer
+        assert writer is not None
+        try:
+            while self._history:
+                try:
+                    taken = writer.write(self._history)
+                except ChardevError:
+                    return  # the peer just left; CLOSED follows
+                self._history = self._history[taken:]
+                if self._history:
+                    await writer.wait_writable()
+        finally:
+            if self._history_task is asyncio.current_task():
+                self._history_done()
+
+    def _history_done(self) -> None:
+        self._history = memoryview(b"")
+        self._history_task = None
+        self._history_out.fire()
 
     def _peer_gone(self) -> None:
         self._reader = None
+        self.tasks.cancel(self._history_task)
+        self._history_done()  # the next peer gets the history afresh
         self.be_event(ChardevEvent.CLOSED)
         if not self.closed:
             self.tasks.spawn(self._wait_for_peer(), "waiting for the pty's peer")
@@ -91,15 +138,23 @@ class PtyChardev(Chardev):
     def _write(self, data: memoryview) -> int:
         if not self.be_open or self._writer is None:
             self.stats.dropped_out += len(data)  # nobody is listening: discarded, as in QEMU
-            return len(data)
-        try:
-            return self._writer.write(data)
-        except ChardevError:
-            self.stats.dropped_out += len(data)  # the peer just left; CLOSED follows
-            return len(data)
+            taken = len(data)
+        elif self._history:
+            return 0  # live output comes after the history
+        else:
+            try:
+                taken = self._writer.write(data)
+            except ChardevError:
+                self.stats.dropped_out += len(data)  # the peer just left; CLOSED follows
+                taken = len(data)
+        if self._replay is not None and taken:
+            self._replay.record(data[:taken])
+        return taken
 
     async def _wait_writable(self) -> None:
-        if self.be_open and self._writer is not None:
+        if self._history:
+            await self._history_out.wait()
+        elif self.be_open and self._writer is not None:
             await self._writer.wait_writable()
 
     def _input_resumed(self) -> None:
@@ -120,4 +175,7 @@ class PtyChardev(Chardev):
             self._symlink = None
 
     def describe_extra(self) -> dict[str, Any]:
-        return {"device": self.device}
+        extra: dict[str, Any] = {"device": self.device}
+        if self._replay is not None:
+            extra["replay"] = {"size": self._replay.size, "kept": len(self._replay)}
+        return extra

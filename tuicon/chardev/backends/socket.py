@@ -1,4 +1,4 @@
-"""``socket``: TCP or UNIX stream sockets, as a server (one client at a time) or a client.
+"""``socket``: TCP or UNIX stream sockets, as a server (one client or several) or a client.
 
 QEMU's options and meaning (``chardev/char-socket.c``), including the two
 sets of defaults: on the command line a socket is a client unless
@@ -6,10 +6,25 @@ sets of defaults: on the command line a socket is a client unless
 over QMP ``server`` defaults to true and ``wait`` to false.
 
 * A server listens from creation; with ``wait=on`` creation is held until the
-  first client connects (logged, so nobody wonders why start-up stopped).  A
-  second client, while one is connected, is told so in one line and closed.
-  Servers bind to 127.0.0.1 when no host is given; UNIX socket files are
-  private to the user and removed on close.
+  first client connects (logged, so nobody wonders why start-up stopped).
+  It takes ``max-clients`` clients at once (default 1, as QEMU); one more is
+  told so in one line and closed.  Servers bind to 127.0.0.1 when no host is
+  given; UNIX socket files are private to the user and removed on close.
+* Sharing (``max-clients`` > 1): output goes to every client; ``OPENED``
+  comes with the first client and ``CLOSED`` after the last.  A client whose
+  queued output stays above :data:`HIGH_WATER` for ``stall-ms`` is cut loose
+  (mux-be's rule): the others go on, it misses bytes, and when it drains it
+  is told ``[tuicon: N bytes dropped]`` and rejoins at the current position.
+  With one client its pace is the console's pace, as in QEMU.
+* ``writers=all|one|none`` says whose input reaches the frontend: every
+  client's, only the writer's (conserver's arbitration: the first client,
+  then the longest-connected one when it leaves, or whoever
+  :meth:`SocketChardev.hand_write_role` names), or nobody's (a read-only
+  port).  A reader's input is discarded with a one-line notice, at most one
+  every :data:`NOTICE_SECONDS`.
+* ``replay=SIZE`` keeps the last SIZE bytes of output (also those written
+  while nobody was connected) and sends them to each new client before the
+  live stream (see :mod:`tuicon.chardev.replay`).
 * A client uses postponed connect: creating it only validates; it connects
   when a frontend attaches.  With ``reconnect=SECONDS`` it keeps retrying
   after a failure or a loss (``CLOSED`` and ``OPENED`` each time); without,
@@ -21,11 +36,13 @@ over QMP ``server`` defaults to true and ``wait`` to false.
   boot.  Only while the first connect attempt after an add or a hot-swap is
   under way do writes wait, for at most :data:`HOLD_SECONDS`, so a swap under
   a bridge loses nothing.
-* ``telnet=on`` speaks telnet (see :mod:`tuicon.chardev.telnet`).
+* ``telnet=on`` speaks telnet (see :mod:`tuicon.chardev.telnet`), with each
+  client.
 
-Data moves through an asyncio Protocol: input beyond what the frontend can
-take stops the socket reading until ``accept_input``; output beyond the
-transport's high-water mark makes writes partial until it drains.
+Data moves through an asyncio Protocol per connection: input beyond what the
+frontend can take stops that socket reading until ``accept_input``; output
+beyond a transport's high-water mark makes writes partial until it drains
+(or, when sharing, until the slow client is cut loose).
 """
 
 from __future__ import annotations
@@ -37,16 +54,20 @@ import os
 import select
 import socket
 import stat
+import struct
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from .. import telnet
 from ..aio import Signal
-from ..chardev import Chardev
-from ..errors import ChardevError, InvalidOption
+from ..chardev import Change, Chardev
+from ..errors import ChardevError, ChardevStateError, InvalidOption
 from ..events import ChardevEvent, Feature
-from ..options import ascii_number, check_host, option, shown
+from ..options import Kind, ascii_number, check_host, option, shown
 from ..registry import register
+from ..replay import ReplayRing, check_replay_size
 from .streamlink import InputHold, WriteGate
 
 log = logging.getLogger(__name__)
@@ -58,6 +79,13 @@ CLOSE_FLUSH_SECONDS = 2.0
 """How long closing waits for queued output to reach a slow peer."""
 HOLD_SECONDS = 5.0
 """Longest writes wait for a client's first connect attempt (after an add or a swap)."""
+MAX_CLIENTS = 1024
+"""The most clients one server takes (each is a descriptor and up to HIGH_WATER of memory)."""
+NOTICE_SECONDS = 2.0
+"""At most one 'input discarded' notice per reader in this time (a held-down key is one)."""
+WRITERS = ("all", "one", "none")
+SERVER_ONLY = {"max-clients": 1, "writers": "all", "replay": 0, "stall-ms": 2000}
+"""Options that only a server takes, with their defaults."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,26 @@ class SocketOptions:
     reconnect_ms: int = option(0, name="reconnect-ms", help="the same in milliseconds")
     ipv4: bool = option(False, help="TCP: IPv4 only")
     ipv6: bool = option(False, help="TCP: IPv6 only")
+    max_clients: int = option(
+        1, name="max-clients",
+        help=f"servers: clients at once, 1-{MAX_CLIENTS}; output goes to all (1 = QEMU: one"
+        " more is told busy)",
+    )
+    writers: str = option(
+        "all", choices=WRITERS,
+        help="servers: whose input reaches the frontend: all, one (the first client; the others"
+        " read until the writer leaves or hands over), none (a read-only port)",
+    )
+    replay: int = option(
+        0, kind=Kind.SIZE,
+        help="servers: a new client first gets the last SIZE bytes of output (64K, 1M; at most"
+        " 64M); 0 = none",
+    )
+    stall_ms: int = option(
+        2000, name="stall-ms",
+        help="servers with max-clients > 1: cut loose a client that takes nothing for this long"
+        " (ms) instead of waiting for it; 0 = wait for every client",
+    )
 
     def __post_init__(self) -> None:
         if self.path is not None and (self.host is not None or self.port is not None):
@@ -114,6 +162,18 @@ class SocketOptions:
                 "'reconnect' option is incompatible with socket in server listen mode",
                 option="reconnect",
             )
+        if not 1 <= self.max_clients <= MAX_CLIENTS:
+            raise InvalidOption(
+                f"Parameter 'max-clients' must be a number from 1 to {MAX_CLIENTS}"
+                f" (got {self.max_clients})", option="max-clients",
+            )
+        check_replay_size(self.replay)
+        if not self.server:
+            for name, default in SERVER_ONLY.items():
+                if getattr(self, name.replace("-", "_")) != default:
+                    raise InvalidOption(
+                        f"'{name}' option is only for socket servers (server=on)", option=name
+                    )
 
     @property
     def retry_delay(self) -> float:
@@ -150,11 +210,36 @@ class SocketOptions:
 
 
 class _Connection(asyncio.Protocol):
-    """One accepted or made connection; hands everything to its chardev."""
+    """One accepted or made connection, and what the chardev knows of it as a client."""
 
     def __init__(self, chardev: SocketChardev) -> None:
         self.chardev = chardev
         self.transport: asyncio.Transport | None = None
+        self.accepted = False
+        """Taken by the chardev (not a client refused as busy)."""
+        self.number = 0
+        """The client's number on its server: 1 for the first, counting up, never reused."""
+        self.address = ""
+        self.since = 0.0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.writer = True
+        """Its input reaches the frontend (``writers=``)."""
+        self.discarded = 0
+        """Input bytes thrown away because it is a reader."""
+        self.noticed_at: float | None = None
+        """When it was last told its input is discarded (the notice is rate-limited)."""
+        self.paused = False
+        """Its transport holds more than HIGH_WATER of output."""
+        self.paused_since = 0.0
+        self.cut = False
+        """Cut loose (sharing): skipped until its queue drains."""
+        self.missed = 0
+        """Bytes it missed since it was cut loose."""
+        self.dropped = 0
+        """Bytes it missed in earlier cuts (it was told of those)."""
+        self.decoder: telnet.TelnetDecoder | None = None
+        self.hold = InputHold(chardev, self._input)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -168,16 +253,40 @@ class _Connection(asyncio.Protocol):
         self.chardev._connection_lost(self)
 
     def pause_writing(self) -> None:
-        self.chardev.gate.pause()
+        self.paused = True
+        self.paused_since = asyncio.get_running_loop().time()
+        self.chardev._update_gate()
 
     def resume_writing(self) -> None:
-        self.chardev.gate.resume()
+        self.paused = False
+        self.chardev._writing_resumed(self)
+
+    def _input(self, chunk: bytes) -> None:
+        self.chardev._input(self, chunk)
+
+    def tell(self, text: str) -> None:
+        """Give this client one line from tuicon (not console output)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(f"\r\n[tuicon: {text}]\r\n".encode())
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "client": self.number,
+            "address": self.address,
+            "since": datetime.fromtimestamp(self.since).astimezone().isoformat(timespec="milliseconds"),
+            "bytes-in": self.bytes_in,
+            "bytes-out": self.bytes_out,
+            "role": "writer" if self.writer else "reader",
+            "stalled": self.cut,
+            "dropped": self.dropped + self.missed,
+            "discarded": self.discarded,
+        }
 
 
 @register()
 class SocketChardev(Chardev):
     type_name: ClassVar[str] = "socket"
-    summary: ClassVar[str] = "TCP or UNIX socket, server or client (telnet, reconnect)"
+    summary: ClassVar[str] = "TCP or UNIX socket, server or client (telnet, reconnect, sharing)"
     Options = SocketOptions
     peer_can_be_dropped: ClassVar[bool] = True
 
@@ -197,16 +306,20 @@ class SocketChardev(Chardev):
         self.postponed_connect = not self.is_server  # type: ignore[misc]
         self.host = opts.host or ("::1" if opts.ipv6 else DEFAULT_HOST)
         self.port = opts.port
-        self.conn: _Connection | None = None
-        self.peer = ""
+        self.clients: list[_Connection] = []
+        """The connections, oldest first (a client socket has at most one)."""
+        self._numbered = 0
+        self.client_event: dict[str, Any] | None = None
+        """The client that just came or went (``{"client": N, "address": ...}``), for events."""
+        self.keeps_history = bool(self.options.replay)
+        self._replay = ReplayRing(opts.replay) if opts.replay else None
         self._listener: socket.socket | None = None
         self._bound_inode: tuple[int, int] | None = None
         self._server: asyncio.Server | None = None
         self._connected = Signal()
         self._lost = Signal()
         self.gate = WriteGate()
-        self.hold = InputHold(self, self._input)
-        self._decoder: telnet.TelnetDecoder | None = None
+        """Paused while a client's queue is full (and it is not cut loose)."""
         self._connect_failed = False
         if opts.path is not None:
             self.features |= Feature.FD_PASS
@@ -217,6 +330,16 @@ class SocketChardev(Chardev):
         self._hold_until: float | None = None
         """While set, writes wait (the first connect attempt after an add or a swap)."""
         self.filename = self._disconnected_name()
+
+    @property
+    def conn(self) -> _Connection | None:
+        """The oldest connection, if any."""
+        return self.clients[0] if self.clients else None
+
+    @property
+    def sharing(self) -> bool:
+        """Several clients may be connected: a slow one is cut loose, not waited for."""
+        return self.options.max_clients > 1
 
     # -- names ------------------------------------------------------------------------
 
@@ -230,21 +353,22 @@ class SocketChardev(Chardev):
     def _disconnected_name(self) -> str:
         return f"disconnected:{self._address()}{',server=on' if self.is_server else ''}"
 
-    def _connected_name(self, transport: asyncio.Transport) -> str:
+    def _connected_name(self) -> str:
+        oldest = self.clients[0].transport
+        assert oldest is not None
+        more = f" (+{len(self.clients) - 1} more)" if len(self.clients) > 1 else ""
         if self.options.path is not None:
-            return f"unix:{self.options.path}{',server=on' if self.is_server else ''}"
-        local = transport.get_extra_info("sockname") or ("?", 0)
-        peer = transport.get_extra_info("peername") or ("?", 0)
+            return f"unix:{self.options.path}{',server=on' if self.is_server else ''}{more}"
+        local = oldest.get_extra_info("sockname") or ("?", 0)
         kind = "telnet" if self.options.telnet else "tcp"
-
-        def fmt(addr: tuple[Any, ...]) -> tuple[str, Any]:
-            host = str(addr[0])
-            return (f"[{host}]" if ":" in host else host), addr[1]
-
-        lhost, lport = fmt(local)
-        phost, pport = fmt(peer)
         listen = ",server=on" if self.is_server else ""
-        return f"{kind}:{lhost}:{lport}{listen} <-> {phost}:{pport}"
+        return f"{kind}:{_host_port(local)}{listen} <-> {self.clients[0].address}{more}"
+
+    def _peer_address(self, transport: asyncio.Transport) -> str:
+        if self.options.path is None:
+            return _host_port(transport.get_extra_info("peername") or ("?", 0))
+        pid = _peer_pid(transport)
+        return f"unix:{self.options.path}" + (f" (pid {pid})" if pid else "")
 
     # -- server ------------------------------------------------------------------------
 
@@ -353,7 +477,7 @@ class SocketChardev(Chardev):
         return True
 
     async def _wait_connected(self) -> None:
-        while self.conn is None:
+        while not self.clients:
             if self.closed:
                 raise ChardevError(f"Chardev '{self.label}' is closed")
             if self._connect_failed and not self.is_server and not self.options.retry_delay:
@@ -378,29 +502,64 @@ class SocketChardev(Chardev):
     def _connection_made(self, conn: _Connection) -> None:
         transport = conn.transport
         assert transport is not None
-        if self.conn is not None and _peer_gone(self.conn):
-            # The client left while its input was paused (nobody read its EOF).
-            self._drop_connection(self.conn)
-        if self.conn is not None or self.closed:
-            transport.write(f"tuicon: chardev '{self.label}' is busy (one client at a time)\r\n".encode())
+        if len(self.clients) >= self.options.max_clients:
+            for old in list(self.clients):
+                if _peer_gone(old):
+                    # That client left while its input was paused (nobody read its EOF).
+                    self._drop_connection(old)
+        if len(self.clients) >= self.options.max_clients or self.closed:
+            transport.write(self._busy_text().encode())
             transport.close()
             return
         transport.set_write_buffer_limits(high=HIGH_WATER)
         if self.options.nodelay:
             _set_nodelay(transport)
-        self.conn = conn
+        self._numbered += 1
+        conn.accepted = True
+        conn.number = self._numbered
+        conn.address = self._peer_address(transport)
+        conn.since = time.time()
+        writer = self._writer()
+        conn.writer = self.options.writers == "all" or (self.options.writers == "one" and writer is None)
+        first = not self.clients
+        self.clients.append(conn)
         self.connecting = False
         self._connect_failed = False
         self._hold_until = None
         self.set_error(None)
-        self.gate.resume()
-        self.hold.clear()
-        self.set_filename(self._connected_name(transport))
+        self._update_gate()
+        self.gate.wake()  # writes held for this connection go now
         if self.options.telnet:
-            self._decoder = telnet.TelnetDecoder()
+            conn.decoder = telnet.TelnetDecoder()
             transport.write(telnet.OFFER)
+        if writer is not None and not conn.writer:
+            conn.tell(f"you are a reader: client {writer.number} ({writer.address}) has the"
+                      " write role")
+        self._send_history(conn)
+        self.set_filename(self._connected_name())
+        self._client_changed(Change.CLIENT_CONNECTED, conn)
         self._connected.fire()
-        self.be_event(ChardevEvent.OPENED)
+        if first:
+            self.be_event(ChardevEvent.OPENED)
+
+    def _busy_text(self) -> str:
+        most = self.options.max_clients
+        limit = "one client at a time" if most == 1 else f"{most} clients at most"
+        return f"tuicon: chardev '{self.label}' is busy ({limit})\r\n"
+
+    def _send_history(self, conn: _Connection) -> None:
+        """A new client first gets the recorded output; live output follows, seamlessly."""
+        if self._replay is None or conn.transport is None:
+            return
+        history = self._replay.contents()
+        if history:
+            conn.transport.write(telnet.escape(history) if self.options.telnet else history)
+            conn.bytes_out += len(history)
+
+    def _client_changed(self, change: Change, conn: _Connection) -> None:
+        if self.is_server:
+            self.client_event = {"client": conn.number, "address": conn.address}
+            self._notify(change)
 
     def _drop_connection(self, conn: _Connection) -> None:
         if conn.transport is not None:
@@ -408,13 +567,21 @@ class SocketChardev(Chardev):
         self._connection_lost(conn)
 
     def _connection_lost(self, conn: _Connection) -> None:
-        if conn is not self.conn:
-            return  # a refused second client, or one already dropped
-        self.conn = None
-        self.hold.clear()
+        if conn not in self.clients:
+            return  # a refused client, or one already dropped
+        self.clients.remove(conn)
+        conn.hold.clear()
+        self._update_gate()
         self.gate.wake()
         self._lost.fire()
         if self.closed:
+            return
+        if conn.writer and self.options.writers == "one" and self.clients:
+            self._promote(self.clients[0], f"client {conn.number} (the writer) left; you are the"
+                          " writer now")
+        self._client_changed(Change.CLIENT_DISCONNECTED, conn)
+        if self.clients:
+            self.set_filename(self._connected_name())
             return
         self.set_filename(self._disconnected_name())
         self.be_event(ChardevEvent.CLOSED)
@@ -425,69 +592,199 @@ class SocketChardev(Chardev):
         await asyncio.sleep(self.options.retry_delay)
         await self._connect_loop()
 
-    def _data_received(self, conn: _Connection, data: bytes) -> None:
-        if conn is self.conn:
-            self.hold.add(data, conn.transport)
+    # -- who may write --------------------------------------------------------------------
 
-    def _input(self, chunk: bytes) -> None:
-        if self._decoder is None:
+    def _writer(self) -> _Connection | None:
+        """The client with the write role (``writers=one``), if any."""
+        return next((c for c in self.clients if c.writer), None)
+
+    def _promote(self, conn: _Connection, text: str) -> None:
+        conn.writer = True
+        conn.tell(text)
+        self._notify(Change.CLIENTS)
+
+    def _demote(self, conn: _Connection, text: str) -> None:
+        conn.writer = False
+        conn.discarded += len(conn.hold.pending)  # typed as writer, not yet taken: not sent late
+        conn.hold.clear()
+        if conn.transport is not None and not conn.transport.is_closing():
+            conn.transport.resume_reading()  # a reader's input is read (and discarded) at once
+        conn.tell(text)
+
+    def hand_write_role(self, number: int) -> None:
+        """Give the write role to client ``number`` (``chardev-client-writer``, writers=one)."""
+        if not self.is_server:
+            raise ChardevStateError(f"Chardev '{self.label}' is a socket client, not a server")
+        mode = self.options.writers
+        if mode != "one":
+            raise ChardevStateError(
+                f"Chardev '{self.label}' has writers={mode}: only writers=one has a write role"
+                " to hand over"
+            )
+        conn = next((c for c in self.clients if c.number == number), None)
+        if conn is None:
+            numbers = ", ".join(str(c.number) for c in self.clients) or "none"
+            raise ChardevError(f"Chardev '{self.label}' has no client {number} (clients: {numbers})")
+        old = self._writer()
+        if old is conn:
+            return
+        if old is not None:
+            self._demote(old, f"client {number} ({conn.address}) has taken the write role; you"
+                         " are a reader now")
+        self._promote(conn, "you have been given the write role; you are the writer now")
+
+    # -- input ----------------------------------------------------------------------------
+
+    def _data_received(self, conn: _Connection, data: bytes) -> None:
+        if not conn.accepted:
+            return
+        conn.bytes_in += len(data)
+        if conn.writer:
+            conn.hold.add(data, conn.transport)
+        else:
+            self._reader_input(conn, data)
+
+    def _input(self, conn: _Connection, chunk: bytes) -> None:
+        if conn.decoder is None:
             self.be_write(chunk)
             return
-        for piece in self._decoder.feed(chunk):
+        for piece in conn.decoder.feed(chunk):
             if piece is None:
                 self.be_event(ChardevEvent.BREAK)
             else:
                 self.be_write(piece)
 
+    def _reader_input(self, conn: _Connection, data: bytes) -> None:
+        """A reader typed: nothing reaches the frontend; it is told (not at every key)."""
+        pieces = conn.decoder.feed(data) if conn.decoder is not None else [data]
+        count = sum(1 if piece is None else len(piece) for piece in pieces)
+        if not count:
+            return  # telnet negotiation only
+        conn.discarded += count
+        now = asyncio.get_running_loop().time()
+        if conn.noticed_at is not None and now - conn.noticed_at < NOTICE_SECONDS:
+            return
+        conn.noticed_at = now
+        if self.options.writers == "none":
+            conn.tell("input discarded: this port is read-only")
+        else:
+            writer = self._writer()
+            who = f"client {writer.number} ({writer.address}) writes" if writer else "nobody writes"
+            conn.tell(f"input discarded: you are a reader; {who}")
+
     def _input_resumed(self) -> None:
-        self.hold.flush(self.conn.transport if self.conn is not None else None)
+        for conn in self.clients:
+            if conn.writer:
+                conn.hold.flush(conn.transport)
 
     # -- output ---------------------------------------------------------------------
 
     def _write(self, data: memoryview) -> int:
-        conn = self.conn
-        if conn is None or conn.transport is None or conn.transport.is_closing():
+        clients = self.clients
+        if not clients or all(c.transport is None or c.transport.is_closing() for c in clients):
             if self._holding():
                 return 0  # just added or swapped in, connecting: no loss across a swap
             self.stats.dropped_out += len(data)  # nobody there: as on a dead line
+            if self._replay is not None:
+                self._replay.record(data)
             return len(data)
-        if self.gate.paused:
+        if self.gate.paused and not self._cut_stalled():
             return 0
-        conn.transport.write(telnet.escape(data) if self.options.telnet else data)
+        out = telnet.escape(data) if self.options.telnet else data
+        for conn in clients:
+            transport = conn.transport
+            if conn.cut:
+                conn.missed += len(data)
+            elif transport is not None and not transport.is_closing():
+                transport.write(out)
+                conn.bytes_out += len(data)
+        if self._replay is not None:
+            self._replay.record(data)
         return len(data)
+
+    def _update_gate(self) -> None:
+        """Writes wait while a client that is not cut loose has a full queue."""
+        if any(c.paused and not c.cut for c in self.clients):
+            self.gate.pause()
+        elif self.gate.paused:
+            self.gate.resume()
+
+    def _stall_due(self) -> float | None:
+        """When the first blocking client has stalled for ``stall-ms`` (sharing only)."""
+        if not self.sharing or not self.options.stall_ms:
+            return None
+        stalled = [c.paused_since for c in self.clients if c.paused and not c.cut]
+        return min(stalled) + self.options.stall_ms / 1000 if stalled else None
+
+    def _cut_stalled(self) -> bool:
+        """Cut loose the clients stalled too long; True when no client blocks writes any more."""
+        due = self._stall_due()
+        if due is None or asyncio.get_running_loop().time() < due:
+            return False
+        limit = asyncio.get_running_loop().time() - self.options.stall_ms / 1000
+        for conn in self.clients:
+            if conn.paused and not conn.cut and conn.paused_since <= limit:
+                conn.cut = True
+                log.info("chardev '%s': client %d (%s) took nothing for %d ms: cut loose",
+                         self.label, conn.number, conn.address, self.options.stall_ms)
+        self._update_gate()
+        self._notify(Change.CLIENTS)
+        return not self.gate.paused
+
+    def _writing_resumed(self, conn: _Connection) -> None:
+        """A client's queue drained: a cut-loose one is told what it missed and rejoins."""
+        if conn.cut:
+            conn.cut = False
+            conn.tell(f"{conn.missed} bytes dropped")
+            conn.dropped += conn.missed
+            conn.missed = 0
+            self._notify(Change.CLIENTS)
+        self._update_gate()
 
     async def _wait_writable(self) -> None:
         hold_until = self._hold_until
-        if self.conn is None and hold_until is not None:
+        if not self.clients and hold_until is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(hold_until):
-                    await self.gate.wait(lambda: self.conn is None and self._hold_until is not None)
+                    await self.gate.wait(lambda: not self.clients and self._hold_until is not None)
             return
-        await self.gate.wait(lambda: self.gate.paused and self.conn is not None)
+        due = self._stall_due()
+        with contextlib.suppress(TimeoutError):
+            # Sharing: wake when the slow client's time is up, so the next write cuts it loose.
+            async with asyncio.timeout_at(due):
+                await self.gate.wait(lambda: self.gate.paused and bool(self.clients))
 
     def _disconnect(self) -> None:
-        if self.conn is not None and self.conn.transport is not None:
-            transport = self.conn.transport
-            transport.close()
-            if transport.get_write_buffer_size():
-                # close() waits for the peer to take what is queued: a peer that
-                # does not read would keep the connection (and the memory) forever.
-                transport.abort()
+        for conn in list(self.clients):
+            if conn.transport is not None:
+                transport = conn.transport
+                transport.close()
+                if transport.get_write_buffer_size():
+                    # close() waits for the peer to take what is queued: a peer that
+                    # does not read would keep the connection (and the memory) forever.
+                    transport.abort()
 
     # -- lifetime -----------------------------------------------------------------------
 
     async def _close(self) -> None:
         await self.tasks.close()
-        conn = self.conn
-        if conn is not None and conn.transport is not None:
-            # Flush what was written (a swap must not lose it), but not forever.
-            conn.transport.close()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CLOSE_FLUSH_SECONDS):
-                    while self.conn is conn:
-                        await self._lost.wait()
+        leaving = [c for c in self.clients if c.transport is not None]
+        for conn in leaving:
+            assert conn.transport is not None
+            # Flush what was written (a swap must not lose it), but not forever, and
+            # not at all to a client cut loose (it is not reading).
+            if conn.cut:
+                conn.transport.abort()
+            else:
+                conn.transport.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_FLUSH_SECONDS):
+                while any(c in self.clients for c in leaving):
+                    await self._lost.wait()
+        for conn in leaving:
+            assert conn.transport is not None
             conn.transport.abort()
-        self.conn = None
+        self.clients.clear()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -513,7 +810,32 @@ class SocketChardev(Chardev):
                 os.unlink(path)
 
     def describe_extra(self) -> dict[str, Any]:
-        return {"server": self.is_server, "connected": self.conn is not None}
+        extra: dict[str, Any] = {"server": self.is_server, "connected": bool(self.clients)}
+        if self.is_server:
+            opts = self.options
+            extra.update({"max-clients": opts.max_clients, "writers": opts.writers,
+                          "clients": [c.describe() for c in self.clients]})
+            if self._replay is not None:
+                extra["replay"] = {"size": self._replay.size, "kept": len(self._replay)}
+        return extra
+
+
+def _host_port(addr: tuple[Any, ...]) -> str:
+    host = str(addr[0])
+    return f"[{host}]:{addr[1]}" if ":" in host else f"{host}:{addr[1]}"
+
+
+def _peer_pid(transport: asyncio.Transport) -> int | None:
+    """The process at the other end of a UNIX socket, where the kernel tells."""
+    sock = transport.get_extra_info("socket")
+    peercred = getattr(socket, "SO_PEERCRED", None)
+    if sock is None or peercred is None:
+        return None
+    try:
+        pid, _, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, peercred, 12))
+    except OSError:
+        return None
+    return pid or None
 
 
 def _is_socket(path: str) -> bool:

@@ -265,7 +265,7 @@ async def test_the_demo_session_opens_on_the_prompt_with_how_to_type(tmp_path, m
         assert ("Enter: type into this console · Ctrl+]: stop typing · log: ~/.local/console.log"
                 f" · share: nc 127.0.0.1 {port}") in text
         assert vc.lines()[0].startswith("[    0.000000] Booting Linux")
-        assert vc.line_chars(0)[1].fg == "green"  # the timestamps are in colour
+        assert vc.line_cells(0)[1].fg == 2  # the timestamps are in colour (palette green)
         assert session.devices.query()[0]["driver"] == "demo-board"
     finally:
         await session.close()

@@ -185,7 +185,7 @@ CONSOLE = [
     ("chardev", "mux-be,id=console"),
     ("chardev", "vc,id=screen,cols=60,rows=10,mux-be-id=console"),
     ("chardev", "ringbuf,id=ring,size=65536,mux-be-id=console"),
-    ("device", "echo,id=dev,chardev=console"),
+    ("device", "echo,id=dev,chardev=console,map=none"),
 ]
 
 

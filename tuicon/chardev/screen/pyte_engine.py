@@ -333,13 +333,20 @@ def row_text(row: dict[int, Char], columns: int) -> str:
     if not row:
         return " " * columns
     texts = [row[x].data for x in range(columns)]
-    if "" in texts:
+    for x, text in enumerate(texts):
         # A wide character's right half is "": it belongs to the character.
-        # pyte's display fails on a half left alone by an overwrite.
-        for x, text in enumerate(texts):
-            if not text and (x == 0 or wcwidth(texts[x - 1][:1]) != 2):
-                texts[x] = " "
+        # An overwrite can leave either half alone (pyte's display fails on
+        # that); a lone half shows as a blank, as in xterm.
+        if not text and (x == 0 or wcwidth(texts[x - 1][:1]) != 2):
+            texts[x] = " "
+        elif _lone_left_half(text, texts[x + 1] if x + 1 < columns else None):
+            texts[x] = " "
     return "".join(texts)
+
+
+def _lone_left_half(text: str, right: str | None) -> bool:
+    """A wide character whose right half was overwritten (or cut by the last column)."""
+    return bool(text) and right != "" and wcwidth(text[:1]) == 2
 
 
 BASIC = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
@@ -447,8 +454,8 @@ class PyteEngine(ScreenModel):
             text = char.data
             if not text and (x == 0 or cells[-1].width != 2):
                 text, width = " ", 1  # a right half left alone by an overwrite
-            if width == 2 and x == cols - 1:
-                text, width = " ", 1  # a wide character pyte put in the last column cannot show
+            if width == 2 and _lone_left_half(text, row[x + 1].data if x + 1 < cols else None):
+                text, width = " ", 1  # its right half overwritten, or cut by the last column
             cells.append(Cell(text, min(width, 2), *pen))
         return cells
 
@@ -468,8 +475,8 @@ class PyteEngine(ScreenModel):
                 if x and wcwidth(row[x - 1].data[:1]) == 2:
                     continue  # the right half of a wide character
                 data = " "
-            if x == cols - 1 and wcwidth(data[:1]) == 2:
-                data = " "  # pyte puts a wide character in the last column (xterm wraps it): it cannot show
+            if _lone_left_half(data, row[x + 1].data if x + 1 < cols else None):
+                data = " "  # its right half overwritten, or in the last column (xterm wraps it)
             if char[1:] != key:
                 if text:
                     runs.append(("".join(text), pen))  # type: ignore[arg-type]

@@ -24,6 +24,8 @@ CONSOLE = [
 
 
 def make_app(tmp_path: Path, steps=CONSOLE, **kwargs) -> TuiconApp:
+    """These tests drive the grid view's panes (the console view has its own tests)."""
+    kwargs.setdefault("view", "grid")
     return make_any_app(tmp_path, steps, **kwargs)
 
 

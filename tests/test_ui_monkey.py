@@ -17,6 +17,7 @@ import string
 import time
 
 from textual import events
+from textual.widgets import Input
 
 from tuicon.ui.app import TuiconApp
 from tuicon.ui.help import HelpScreen
@@ -131,6 +132,8 @@ async def back_to_main(pilot) -> None:
             send(app, "escape")
         elif app.typing():
             send(app, STOP_TYPING)
+        elif isinstance(app.focused, Input):  # the filter (/) or the search (Ctrl+F): Escape closes
+            send(app, "escape")
         else:
             return
         await settle(pilot)

@@ -23,7 +23,7 @@ from tuicon.ui.help import HelpScreen
 from tuicon.ui.panes import pane_widget_id
 
 from helpers import wait_until
-from ui_helpers import make_app, pane, running, wait_pane
+from ui_helpers import make_app, pane, running, shown, wait_pane
 
 # Every kind of character an id may hold: letters, digits, '-', '.', '_'.
 FORM_IDS = ["log.1", "a-b_c.d", "Z9_.-x"]
@@ -104,7 +104,7 @@ async def test_every_valid_id_works_from_the_form_and_over_qmp(tmp_path):
                                                   "backend": {"type": "ringbuf", "data": {}}})
                 await wait_pane(app, chardev_id)
             app.session.chardevs.ringbuf_write("b.2", "over qmp")
-            await wait_until(lambda: "over qmp" in pane(app, "b.2").render().renderables[1].plain,
+            await wait_until(lambda: "over qmp" in shown(pane(app, "b.2")),
                              what="the ringbuf's contents in its pane")
             # Acting on a pane with a dotted id: swap its backend, then remove it over QMP.
             pane(app, "log.1").focus()

@@ -1,19 +1,24 @@
-"""Snapshots of the app (pytest-textual-snapshot): main screen, a coloured vc, a form error, help.
+"""Snapshots of the app (pytest-textual-snapshot): the views, zoom, a notification, forms, help, themes.
 
 Sessions here use only backends whose status is the same on every run (no
-ptys, no paths), and rates are sampled too rarely to move.
+ptys, no ports, no paths but /dev/full), and rates are sampled too rarely
+to move.  The vc takes the size of its view, so each size has its own shot.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from tuicon.chardev import CharFrontend
 from tuicon.profiles import ProfileStore
-from tuicon.ui.app import Settings, TuiconApp
+from tuicon.ui.app import LIGHT, Settings, TuiconApp
 
-SIZE = (120, 36)
+from helpers import wait_until
+
+SMALL, LARGE, MIDDLE = (80, 24), (160, 45), (120, 36)
 STEPS = [
     ("chardev", "mux-be,id=console"),
-    ("chardev", "vc,id=screen,cols=56,rows=12,mux-be-id=console"),
+    ("chardev", "vc,id=screen,mux-be-id=console"),
     ("chardev", "ringbuf,id=ring,size=4096,mux-be-id=console"),
     ("chardev", "null,id=spare"),
 ]
@@ -21,13 +26,14 @@ COLOURED = (
     b"\x1b[1;32mtuicon login:\x1b[0m root\r\n"
     b"\x1b[33mWarning:\x1b[0m \x1b[4mdisk\x1b[0m almost \x1b[41;97m FULL \x1b[0m\r\n"
     b"\x1b[38;5;39m256-colour blue\x1b[0m and \x1b[38;2;255;128;0mtrue-colour orange\x1b[0m\r\n"
-    b"$ "
+    + b"".join(b"\x1b[3%dmcolour %d\x1b[0m \x1b[9%dmbright %d\x1b[0m\r\n" % (n, n, n, n) for n in range(8))
+    + b"$ "
 )
 
 
-def app_for(tmp_path, steps=STEPS) -> TuiconApp:
+def app_for(tmp_path, steps=STEPS, **ui) -> TuiconApp:
     return TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
-                     settings=Settings(tmp_path / "settings.toml"), rate_seconds=3600)
+                     settings=Settings(tmp_path / "settings.toml"), rate_seconds=3600, ui=ui)
 
 
 async def started(pilot) -> None:
@@ -45,12 +51,41 @@ async def write_console(pilot) -> None:
     await pilot.pause(0.2)
 
 
-def test_main_screen(snap_compare, tmp_path):
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=started)
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x45"])
+def test_console_view(snap_compare, tmp_path, size):
+    assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=write_console)
 
 
-def test_vc_with_coloured_output(snap_compare, tmp_path):
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=write_console)
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x45"])
+def test_console_view_light_theme(snap_compare, tmp_path, size):
+    assert snap_compare(app_for(tmp_path, theme=LIGHT), terminal_size=size, run_before=write_console)
+
+
+def test_zoom(snap_compare, tmp_path):
+    async def zoom(pilot) -> None:
+        await write_console(pilot)
+        await pilot.press("z")
+
+    assert snap_compare(app_for(tmp_path), terminal_size=LARGE, run_before=zoom)
+
+
+def test_grid_view(snap_compare, tmp_path):
+    assert snap_compare(app_for(tmp_path, view="grid"), terminal_size=MIDDLE, run_before=write_console)
+
+
+def test_a_notification_and_the_note_under_the_console(snap_compare, tmp_path, monkeypatch):
+    from tuicon.ui import status
+
+    monkeypatch.setattr(status, "_stamp", lambda: "12:00:01")  # the note's wall clock
+    steps = STEPS[:3] + [("chardev", "ringbuf,id=mirror,size=4096,logfile=/dev/full,mux-be-id=console")]
+
+    async def fail_a_log_write(pilot) -> None:
+        await write_console(pilot)
+        app = pilot.app
+        await wait_until(lambda: app.session.chardevs.get("mirror").error is not None, what="the error")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(tmp_path, steps), terminal_size=LARGE, run_before=fail_a_log_write)
 
 
 def test_add_form_with_a_validation_error(snap_compare, tmp_path):
@@ -60,9 +95,9 @@ def test_add_form_with_a_validation_error(snap_compare, tmp_path):
         pilot.app.screen.query_one("#opt-size").value = "1000"
         await pilot.pause()
 
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, run_before=fill)
+    assert snap_compare(app_for(tmp_path), terminal_size=MIDDLE, run_before=fill)
 
 
 def test_help_screen(snap_compare, tmp_path):
-    assert snap_compare(app_for(tmp_path), terminal_size=SIZE, press=["question_mark"],
+    assert snap_compare(app_for(tmp_path), terminal_size=MIDDLE, press=["question_mark"],
                         run_before=started)

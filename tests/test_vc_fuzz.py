@@ -151,21 +151,29 @@ async def test_a_vc_keeps_parsing_whatever_its_frontend_writes(manager, engine):
         assert manager.info(vc).extra["bad-sequences"] > 0  # the fixed examples are bad ones for pyte
 
 
-async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path, engine):
+def console_text(app: TuiconApp) -> str:
+    """What the console view's terminal draws now, line by line (rendering every line)."""
+    view = app.main.terminal
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+@pytest.mark.parametrize("view", ["console", "grid"])
+async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path, engine, view):
     steps = [("chardev", f"vc,id=screen,cols=60,rows=10,engine={engine}"), ("chardev", "null,id=spare")]
     app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
-                    settings=Settings(tmp_path / "settings.toml"))
+                    settings=Settings(tmp_path / "settings.toml"), ui={"view": view})
+    drawn_now = console_text if view == "console" else lambda app: shown(pane(app, "screen"))
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         vc = app.session.chardevs.get("screen")
         fe = CharFrontend(vc)
         try:
-            for number, data in enumerate(examples(garbage, 40)):
+            for number, data in enumerate(examples(garbage, 40 if view == "console" else 20)):
                 # Colours and attributes left on are part of the point: no RESYNC first.
                 fe.write(data + b"X" * 8 + b"\r\n")
                 await vc.idle()
-                await pilot.pause()  # the pane redraws what the vc shows now
-                drawn = shown(pane(app, "screen"))
+                await pilot.pause()  # the view redraws what the vc shows now
+                drawn = drawn_now(app)
                 assert "render error" not in drawn, data
                 if number % 10 == 0 or data in (TRUECOLOUR_OVER_255, PRIVATE_DSR):
                     await pilot.press("question_mark")
@@ -174,17 +182,38 @@ async def test_the_app_draws_and_answers_keys_whatever_a_vc_shows(tmp_path: Path
                     await wait_until(lambda: not isinstance(app.screen, HelpScreen), what="help closed")
             fe.write(RESYNC + b"THE END")
             await vc.idle()
-            await pilot.pause()
-            assert "THE END" in shown(pane(app, "screen"))
+            await wait_until(lambda: "THE END" in drawn_now(app), what="the last text drawn")
             assert app.is_running
         finally:
             fe.detach()
 
 
-async def test_a_pane_that_fails_to_draw_says_so_and_the_app_goes_on(tmp_path: Path, monkeypatch):
+async def test_a_console_that_fails_to_draw_says_so_and_the_app_goes_on(tmp_path: Path, monkeypatch):
+    from tuicon.ui import terminal
+
     steps = [("chardev", "vc,id=screen,cols=60,rows=10"), ("chardev", "ringbuf,id=ring,size=1024")]
     app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
                     settings=Settings(tmp_path / "settings.toml"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.started.wait(), 10)  # built in the background
+
+        def broken(pen):
+            raise ValueError("no such colour")
+
+        monkeypatch.setattr(terminal, "pen_style", broken)
+        fe = CharFrontend(app.session.chardevs.get("screen"))
+        fe.write(b"\x1b[31mred\r\n")
+        await wait_until(lambda: "render error: no such colour" in console_text(app),
+                         what="the error in the console")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        fe.detach()
+
+
+async def test_a_pane_that_fails_to_draw_says_so_and_the_app_goes_on(tmp_path: Path, monkeypatch):
+    steps = [("chardev", "vc,id=screen,cols=60,rows=10"), ("chardev", "ringbuf,id=ring,size=1024")]
+    app = TuiconApp(steps, store=ProfileStore(tmp_path / "profiles"),
+                    settings=Settings(tmp_path / "settings.toml"), ui={"view": "grid"})
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.started.wait(), 10)  # built in the background
         def broken(vc, rows, cursor=True):

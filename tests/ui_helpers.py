@@ -14,6 +14,7 @@ from tuicon.profiles import ProfileStore
 from tuicon.session import Step
 from tuicon.ui.app import Settings, TuiconApp
 from tuicon.ui.panes import ChardevPane
+from tuicon.ui.terminal import TerminalView
 
 from helpers import wait_until
 
@@ -21,10 +22,20 @@ STARTUP_TIMEOUT = 5.0
 
 
 def make_app(tmp_path: Path, steps: Sequence[Step] = (), app_class: type[TuiconApp] = TuiconApp,
-             **kwargs: Any) -> TuiconApp:
-    """An app whose profiles and settings live in ``tmp_path``."""
+             view: str | None = None, **kwargs: Any) -> TuiconApp:
+    """An app whose profiles and settings live in ``tmp_path``; ``view`` as a profile's [ui] gives it."""
+    if view is not None:
+        kwargs["ui"] = {**kwargs.get("ui", {}), "view": view}
     return app_class(steps, store=ProfileStore(tmp_path / "profiles"),
                      settings=Settings(tmp_path / "settings.toml"), **kwargs)
+
+
+async def type_into_console(app: TuiconApp, pilot: Pilot[int]) -> TerminalView:
+    """Press Enter in the console view, as a user starts typing; the view that types."""
+    await pilot.press("enter")
+    view = app.main.terminal
+    assert view.typing and app.focused is view, (app.focused, view.describe())
+    return view
 
 
 @contextlib.asynccontextmanager

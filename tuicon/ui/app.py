@@ -1,9 +1,12 @@
-"""The full-screen app: one pane per chardev, keys for everything, forms for changes.
+"""The full-screen app: the console you work in, every chardev beside it, keys for everything.
 
 The app owns a :class:`~tuicon.session.Session` and acts only through its
 managers; it listens to the chardev manager, so a change made elsewhere (a
-QMP client) shows at once.  Drawing is coalesced: a 30 fps timer redraws
-the panes whose content changed, however fast the data comes.
+QMP client, a device unplugged) shows at once, as a card's colour, a toast
+and a line under the console it concerns.  Nothing is polled per frame:
+the views (:mod:`tuicon.ui.main_view`) redraw what an engine event names,
+a console redraws when its screen changes, and a slow timer refreshes the
+byte counters.
 
 No key or form handler waits for the engine: building the session, adds,
 swaps, removes, bridges and profile opens run as Textual workers, with
@@ -16,7 +19,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import math
 import os
 import sys
 import time
@@ -31,10 +33,10 @@ from textual.app import App, AutopilotCallbackType, ComposeResult, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.containers import Grid
+from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme, ThemeProvider
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
 from ..chardev import ChardevError
@@ -44,14 +46,18 @@ from ..profiles import ProfileError, ProfileStore, profile_of
 from ..session import Session, Step, make_private_directory, state_directory
 from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, Progress, note,
                     run_job, worker_busy)
+from .goto import GoToChardev
 from .help import HelpScreen
+from .main_view import VIEWS, MainView
 from .panes import ChardevPane
 from .settings import Settings
+from .status import event_text
+from .wiring import console_of
 
-FRAME_SECONDS = 1 / 30
 ANY_SCREEN_ACTIONS = {"quit", "help_quit", "command_palette", "suspend_process"}
 """Actions that also work while a form or the help is on top (the rest act on panes)."""
-PANE_WIDTH, MIN_PANE_WIDTH, MIN_PANE_HEIGHT = 40, 20, 4
+TOASTED = ("opened", "closed", "changed", "error", "members")
+"""Engine events worth a notification (the rest only redraw)."""
 PALETTE = {
     "add": ("Add a chardev", "a: pick a backend type and its options"),
     "change": ("Swap the selected chardev's backend", "c: hot-swap, the frontend stays"),
@@ -63,6 +69,9 @@ PALETTE = {
     "open_profile": ("Open a profile", "o: replaces the session"),
     "toggle_theme": ("Toggle dark / light theme", "T: remembered for next time"),
     "type": ("Type into the selected console", "Enter; Ctrl+] stops"),
+    "toggle_view": ("Switch between the console view and the grid", "v: remembered in profiles"),
+    "zoom": ("Zoom the console (nothing else on screen)", "z: again to restore"),
+    "filter": ("Filter the chardevs by id, type or state", "/"),
     "help": ("Keys and help", "?"),
 }
 THEMES_DIR = Path(__file__).resolve().parent / "themes"
@@ -132,17 +141,22 @@ class Palette(CommandPalette):
 class TuiconApp(App[int]):
     CSS_PATH = Path(__file__).with_name("tuicon.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tuicon"
+    COMMANDS = App.COMMANDS | {GoToChardev}
+    # The footer shows these in order and cuts the rest at 80 columns: help first.
     BINDINGS = [
+        Binding("question_mark", "help", "Help"),
+        Binding("v", "toggle_view", "View"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("slash", "filter", "Filter"),
         Binding("a", "add", "Add"),
         Binding("c", "change", "Swap"),
         Binding("d", "remove", "Remove"),
         Binding("w", "bridge", "Bridge"),
-        Binding("b", "send_break", "Break"),
-        Binding("t", "timestamps", "Stamps"),
-        Binding("s", "save_profile", "Save"),
-        Binding("o", "open_profile", "Open"),
+        Binding("b", "send_break", "Break", show=False),
+        Binding("t", "timestamps", "Stamps", show=False),
+        Binding("s", "save_profile", "Save", show=False),
+        Binding("o", "open_profile", "Open", show=False),
         Binding("T", "toggle_theme", "Theme", show=False),
-        Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("escape", "cancel_job", "Cancel", show=False),
         # Stopping the process stops every console it relays: ask first.
@@ -168,8 +182,8 @@ class TuiconApp(App[int]):
         """Set once start-up has ended (built, failed or cancelled)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._dirty_panes = True
-        self._panes: dict[str, ChardevPane] = {}
-        self._grid = Grid(id="panes")
+        self.main = MainView(self.session, id="main")
+        self.main.order = list(self.ui_state.get("pane-order", []))
         self.progress = Progress(id="progress", classes="progress")
         self._job: Worker[None] | None = None
         self._complete = False  # every step of the session was built
@@ -181,8 +195,7 @@ class TuiconApp(App[int]):
     # -- start and stop ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
-        yield self._grid
+        yield self.main
         yield self.progress
         yield Footer()
 
@@ -192,8 +205,7 @@ class TuiconApp(App[int]):
         wanted = self.ui_state.get("theme") or self.settings.load().get("theme") or DARK
         self.theme = wanted if wanted in self.available_themes else DARK
         self._listen_to_engine(True)
-        self.set_interval(FRAME_SECONDS, self._frame)
-        self.set_interval(self.rate_seconds, self._sample_rates)
+        self.set_interval(self.rate_seconds, self.main.tick)
         # The app is up before the session is: a server with wait=on may wait
         # for its client a long time, and the keys must work meanwhile.
         self.start_job("Starting", self._start_up, self._startup_cancelled)
@@ -220,6 +232,7 @@ class TuiconApp(App[int]):
             self.exit(1, return_code=1)
             return
         await self.sync_panes()
+        self._choose_view()
         if not self.typing():
             self._focus_first_vc()
 
@@ -245,10 +258,15 @@ class TuiconApp(App[int]):
         return None
 
     def _focus_first_vc(self) -> None:
-        panes = list(self._panes.values())
-        first = next((p for p in panes if p.is_vc), panes[0] if panes else None)
-        if first is not None:
-            first.focus()
+        self.main.focus_home()
+
+    def _choose_view(self) -> None:
+        """The profile's view, else the console view whenever there is a vc."""
+        wanted = self.ui_state.get("view")
+        if wanted not in VIEWS:
+            has_vc = any(i.type == "vc" for i in self.session.chardevs.query())
+            wanted = "console" if has_vc else "grid"
+        self.main.view = wanted
 
     def watch_theme(self, theme: str) -> None:
         if theme in (DARK, LIGHT):
@@ -288,7 +306,7 @@ class TuiconApp(App[int]):
                 await worker.wait()
 
     def current_ui(self) -> dict[str, Any]:
-        return {"theme": self.theme, "pane-order": list(self._panes)}
+        return {"theme": self.theme, "pane-order": self.main._ordered_ids(), "view": self.main.view}
 
     # -- background jobs -------------------------------------------------------------------
 
@@ -319,76 +337,58 @@ class TuiconApp(App[int]):
     # -- panes ---------------------------------------------------------------------------
 
     def pane_for(self, chardev_id: str) -> ChardevPane | None:
-        """The pane showing ``chardev_id`` (None if it has none yet)."""
-        return self._panes.get(chardev_id)
+        """The grid pane showing ``chardev_id`` (None if it has none yet)."""
+        return self.main.panes.get(chardev_id)
+
+    class EngineChanged(Message):
+        """The chardev manager published an event (a chardev added, opened, swapped...)."""
+
+        def __init__(self, event: ManagerEvent) -> None:
+            super().__init__()
+            self.event = event
 
     def _on_manager_event(self, event: ManagerEvent) -> None:
+        # Called by the engine, maybe deep inside a data path: only post.
+        self.post_message(self.EngineChanged(event))
+
+    async def on_tuicon_app_engine_changed(self, message: EngineChanged) -> None:
+        event = message.event
         if event.kind in ("added", "removed"):
             self._dirty_panes = True
+            await self.sync_panes()
+        self.main.chardev_changed(event.chardev_id, event.kind)
+        if event.kind in TOASTED or event.kind == "removed":
+            self._tell(event)
+
+    def _tell(self, event: ManagerEvent) -> None:
+        """A state change worth knowing: a toast, and a line under the console it concerns."""
+        text = event_text(self.session, event)
+        if text is None:
+            return
+        console = console_of(self.session, event.chardev_id)
+        if console is not None:
+            self.main.console.add_note(console, text)
+        if self._complete:  # not for every chardev opening while the session is built
+            severity = "error" if event.kind == "error" and "working again" not in text else \
+                "warning" if event.kind in ("closed", "members") else "information"
+            self.notify(text, severity=severity, timeout=6)  # type: ignore[arg-type]
 
     async def sync_panes(self) -> None:
-        """One pane per chardev, in the manager's order (or the profile's pane order)."""
+        """A card and a pane per chardev, in the manager's order (or the profile's)."""
         self._dirty_panes = False
-        ids = self._ordered_ids()
-        # The table changes before any await: a second sync running meanwhile
-        # sees the same panes and never mounts one twice.
-        gone = [self._panes.pop(i) for i in list(self._panes) if i not in ids]
-        new = [ChardevPane(self.session, i) for i in ids if i not in self._panes]
-        self._panes.update((pane.chardev_id, pane) for pane in new)
-        for pane in gone:
-            await pane.remove()
-        if new:
-            await self._grid.mount_all(new)
-        self._layout_grid(len(self._panes))
-        for pane in self._panes.values():
-            pane.tick()
+        await self.main.sync()
         if self.screen is self.screen_stack[0] and self.focused is None:
             self._focus_first_vc()
 
     async def _remove_all_panes(self) -> None:
-        panes = list(self._panes.values())
-        self._panes.clear()
-        for pane in panes:
-            await pane.remove()
+        await self.main.clear()
 
-    def _ordered_ids(self) -> list[str]:
-        ids = self.session.chardevs.ids()
-        order = [i for i in self.ui_state.get("pane-order", []) if i in ids]
-        return order + [i for i in ids if i not in order]
-
-    def _layout_grid(self, count: int) -> None:
-        width = self.size.width or 80
-        height = max(1, (self.size.height or 24) - 2)  # less header and footer
-        columns = max(1, min(count, width // PANE_WIDTH, 4))
-        # Many panes on a small terminal: narrower panes beat panes with no room
-        # for a line of status inside their border.
-        while (columns < min(count, width // MIN_PANE_WIDTH)
-               and math.ceil(count / columns) * MIN_PANE_HEIGHT > height):
-            columns += 1
-        rows = max(1, math.ceil(count / columns))
-        self._grid.styles.grid_size_columns = columns
-        self._grid.styles.grid_size_rows = rows
-
-    def on_resize(self) -> None:
-        self._layout_grid(len(self._panes))
-
-    async def _frame(self) -> None:
-        if self._dirty_panes:
-            await self.sync_panes()
-        for pane in list(self._panes.values()):
-            pane.tick()
-
-    def _sample_rates(self) -> None:
-        for pane in list(self._panes.values()):
-            pane.sample_rates()
-
-    def selected(self) -> ChardevPane | None:
-        focused = self.focused
-        return focused if isinstance(focused, ChardevPane) else None
+    def selected(self) -> str | None:
+        """The id of the chardev the user has selected (a card, a pane, the console)."""
+        return self.main.selected_id()
 
     def typing(self) -> bool:
-        pane = self.selected()
-        return pane is not None and pane.typing
+        return self.main.typing()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While typing into a console every key is the console's, Ctrl+Q and Ctrl+P too.
@@ -400,24 +400,49 @@ class TuiconApp(App[int]):
     # -- actions -------------------------------------------------------------------------
 
     def action_type(self) -> None:
-        pane = self.selected()
-        if pane is None or not pane.start_typing():
-            self.notify("Enter types into a vc pane; select one with Tab", severity="warning")
+        if not self.main.start_typing():
+            self.notify("Enter types into a console (a vc); select one with Tab",
+                        severity="warning")
+
+    def action_toggle_view(self) -> None:
+        self.main.toggle_view()
+
+    def action_zoom(self) -> None:
+        if not self.main.toggle_zoom():
+            self.notify("Zoom shows a console: select one in the console view", severity="warning")
+
+    def go_to(self, chardev_id: str) -> None:
+        """Select a chardev (the palette's "go to chardev"): its card or pane gets the focus."""
+        if chardev_id not in self.session.chardevs:
+            return
+        target = self.main.panes.get(chardev_id) if self.main.view == "grid" else \
+            self.main.sidebar.cards.get(chardev_id)
+        if self.main.view == "console":
+            if self.main.sidebar.query_text:
+                self.main.sidebar.close_filter()  # a filter could be hiding its card
+            self.main.select(chardev_id)
+        if target is not None:
+            target.focus()
+
+    def action_filter(self) -> None:
+        if self.main.view == "grid":
+            self.main.view = "console"
+        self.main.sidebar.open_filter()
 
     def action_add(self) -> None:
         self.push_screen(BackendForm(self.session), self._after_form)
 
     def action_change(self) -> None:
-        pane = self.selected()
-        chardev = pane.chardev if pane else None
-        if pane is None or chardev is None:
+        chardev_id = self.selected()
+        chardev = self.session.chardevs.find(chardev_id) if chardev_id else None
+        if chardev_id is None or chardev is None:
             self.notify("Select the pane of the chardev to swap first", severity="warning")
             return
         if chardev.is_multiplexer:
             self.notify("For mux or hub device hotswap is not supported yet: swap its members",
                         severity="error")
             return
-        self.push_screen(BackendForm(self.session, chardev_id=pane.chardev_id), self._after_form)
+        self.push_screen(BackendForm(self.session, chardev_id=chardev_id), self._after_form)
 
     def _after_form(self, result: str | None) -> None:
         if result:
@@ -425,16 +450,14 @@ class TuiconApp(App[int]):
             self._dirty_panes = True
 
     def action_bridge(self) -> None:
-        pane = self.selected()
-        self.push_screen(BridgeForm(self.session, pane.chardev_id if pane else None),
+        self.push_screen(BridgeForm(self.session, self.selected()),
                          lambda device: device and self.notify(f"bridge '{device}' wired"))
 
     def action_remove(self) -> None:
-        pane = self.selected()
-        if pane is None:
+        chardev_id = self.selected()
+        if chardev_id is None:
             self.notify("Select the pane of the chardev to remove first", severity="warning")
             return
-        chardev_id = pane.chardev_id
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -455,19 +478,19 @@ class TuiconApp(App[int]):
         self.notify(f"removed '{chardev_id}'")
 
     def action_send_break(self) -> None:
-        pane = self.selected()
-        if pane is None:
+        chardev_id = self.selected()
+        if chardev_id is None:
             return
         try:
-            self.session.chardevs.send_break(pane.chardev_id)
+            self.session.chardevs.send_break(chardev_id)
         except ChardevError as err:
             self.notify(str(err), severity="error")
             return
-        self.notify(f"BREAK sent to '{pane.chardev_id}'")
+        self.notify(f"BREAK sent to '{chardev_id}'")
 
     def action_timestamps(self) -> None:
-        pane = self.selected()
-        chardev = pane.chardev if pane else None
+        chardev_id = self.selected()
+        chardev = self.session.chardevs.find(chardev_id) if chardev_id else None
         mux = None
         if chardev is not None and chardev.type_name == "mux":
             mux = chardev
@@ -521,12 +544,15 @@ class TuiconApp(App[int]):
         await self._remove_all_panes()
         await self.session.close()
         self.session = Session()
+        self.main.use_session(self.session)
         self._own_session = True
         self.ui_state = profile.ui
+        self.main.order = list(profile.ui.get("pane-order", []))
         error = await self._start_session(profile.steps)
         if profile.ui.get("theme") in self.available_themes:
             self.theme = profile.ui["theme"]
         await self.sync_panes()
+        self._choose_view()
         if error:
             self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
         else:

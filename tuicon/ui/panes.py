@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,10 @@ def pane_widget_id(chardev_id: str) -> str:
     return f"pane-{safe}"
 
 
+PANE_FRAME_SECONDS = 1 / 20
+"""Shortest time between two redraws of a busy vc's pane in the grid."""
+
+
 class ChardevPane(Widget, can_focus=True):
     """Status and contents of one chardev, redrawn only when something changed."""
 
@@ -62,6 +67,19 @@ class ChardevPane(Widget, can_focus=True):
         return chardev is not None and chardev.type_name == "vc"
 
     # -- live updates ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        chardev = self.chardev
+        if chardev is not None and chardev.type_name == "vc":
+            self.run_worker(self._follow(chardev), exclusive=True, group="follow")
+
+    async def _follow(self, vc: Any) -> None:
+        """A vc's pane redraws when its screen changes (while the grid is shown), at most 20 a second."""
+        while not vc.closed:
+            await vc.screen_changed.wait()
+            if self.display and self.parent is not None and self.parent.display:
+                self.tick()
+            await asyncio.sleep(PANE_FRAME_SECONDS)
 
     def tick(self) -> None:
         """Called every frame by the app: redraw only if what is shown changed."""
@@ -171,6 +189,12 @@ class ChardevPane(Widget, can_focus=True):
 
     async def on_key(self, event: events.Key) -> None:
         if not self.typing:
+            if event.key == "enter" and self.is_vc:
+                # Here, not as the app's binding: that runs once the key has bubbled up,
+                # after the keys typed right behind it were handled untyped.
+                event.stop()
+                event.prevent_default()
+                self.start_typing()
             return
         event.stop()
         event.prevent_default()

@@ -73,7 +73,7 @@ def vc_text(vc, rows: int, cursor: bool = True) -> Text:
     for row in range(first, last):
         runs = frame[row]
         if show_cursor and row == cy:
-            runs = _with_cursor(runs, cx)
+            runs = with_cursor(runs, cx)
         for part, pen in runs:
             if part:
                 text.append(part, pen if isinstance(pen, Style) else pen_style(pen))
@@ -82,7 +82,7 @@ def vc_text(vc, rows: int, cursor: bool = True) -> Text:
     return text
 
 
-def _with_cursor(runs: list, cx: int) -> list:
+def with_cursor(runs: list, cx: int) -> list:
     """``runs`` with the cell at ``cx`` split out and drawn reversed."""
     out: list = []
     start = 0

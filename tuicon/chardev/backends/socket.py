@@ -811,6 +811,8 @@ class SocketChardev(Chardev):
 
     def describe_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"server": self.is_server, "connected": bool(self.clients)}
+        if not self.is_server:
+            extra["connecting"] = self.connecting and not self.clients
         if self.is_server:
             opts = self.options
             extra.update({"max-clients": opts.max_clients, "writers": opts.writers,

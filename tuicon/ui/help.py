@@ -12,11 +12,23 @@ from .forms import Modal
 HELP = """\
 # tuicon keys
 
+Two views: the **console view** (the selected console at full size, every
+chardev as a card beside it; the default when there is a vc) and the
+**grid view** (a pane per chardev). A card's colour says its state: open,
+closed, connecting, error, stalled.
+
 | key | action |
 |---|---|
-| `Tab` / `Shift+Tab`, arrows | move between panes |
-| `Enter` | on a vc pane: type into the console — every key goes to it |
-| `Ctrl+]` | stop typing, back to the panes |
+| `Tab` / `Shift+Tab`, arrows | move between the console, the cards (or the grid's panes) |
+| `Enter` | type into the selected console: every key goes to it, as xterm sends it |
+| `Ctrl+]` | stop typing |
+| `Shift+PageUp` / `Shift+PageDown` | while typing: scroll the console's scrollback |
+| `PageUp` / `PageDown`, mouse wheel | scroll the scrollback; `End` (or typing) back to the live screen |
+| `Ctrl+F` | search the scrollback: `Enter`/`Up` older match, `Down` newer, `Escape` closes |
+| mouse drag | select text: it is copied (OSC 52 where the terminal allows it) |
+| `v` | switch between the console view and the grid view (kept in profiles) |
+| `z` | zoom: the console alone with its title line; `z` again restores |
+| `/` | filter the cards by id, type or state; `Escape` clears |
 | `a` | add a chardev (any type; `mux-be-id` joins a mux-be) |
 | `c` | change (hot-swap) the selected chardev's backend |
 | `d` | remove the selected chardev (asks first) |
@@ -27,12 +39,16 @@ HELP = """\
 | `o` | open a saved profile (replaces the session) |
 | `T` | switch between the dark and the light theme |
 | `Escape` | cancel what is running (an add, a swap, a server waiting for its client, start-up) |
-| `Ctrl+P` | command palette: every action, by name |
+| `Ctrl+P` | command palette: every action by name, and "Go to chardev" for each |
 | `Ctrl+Z` | suspend tuicon, after asking: its consoles stop while it is stopped |
 | `?` | this help |
 | `q` | quit (asks while consoles are open) |
 
-A pane shows the chardev's `filename`, `be_open` / `fe_open`, features,
+Under the console, a dimmed line says what happened to the chardevs that
+feed it (a client connecting, a serial port unplugged, a swap, a stall, a
+log error) — tuicon's words, never sent to the console or its log.
+
+A grid pane shows the chardev's `filename`, `be_open` / `fe_open`, features,
 whether its connect is postponed, who uses it (for a mux, who has the
 focus; for a mux-be, its members), bytes in and out with rates, and below
 that the vc's screen, a ringbuf's contents, or a tail of the traffic.

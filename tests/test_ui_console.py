@@ -1,0 +1,206 @@
+"""The console view, driven by a real pilot: full-size vc, views, zoom, scrollback, search, notes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from tuicon.profiles import profile_of
+from tuicon.ui.sidebar import ChardevCard
+
+from helpers import wait_until
+from ui_helpers import make_app, running, type_into_console
+
+LAB = [
+    ("chardev", "ringbuf,id=ser0,size=65536"),
+    ("chardev", "mux-be,id=console"),
+    ("chardev", "vc,id=screen,mux-be-id=console"),
+    ("chardev", "ringbuf,id=log.1,size=65536,mux-be-id=console"),
+    ("device", "bridge,id=b0,chardev=ser0,peer=console"),
+    ("chardev", "null,id=spare"),
+]
+
+
+def terminal_text(app) -> str:
+    view = app.main.terminal
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+async def write(app, data: bytes) -> None:
+    """Output into the console's mux-be (as the device behind the bridge would)."""
+    app.session.chardevs.get("ser0").be_write(data)  # ser0's input crosses the bridge
+    await wait_until(lambda: app.session.chardevs.get("screen").fed_bytes >= len(data), what="fed")
+    await app.session.chardevs.get("screen").idle()
+
+
+async def test_the_console_fills_the_view_and_follows_resizes(tmp_path):
+    app = make_app(tmp_path, LAB)
+    async with running(app, (160, 45)) as pilot:
+        assert app.main.view == "console"
+        view = app.main.terminal
+        vc = app.session.chardevs.get("screen")
+        assert view.vc_id == "screen" and app.focused is view
+        assert vc.size == (view.size.width, view.size.height)
+        assert vc.size[0] >= 120 and vc.size[1] >= 40  # most of 160x45
+        await pilot.resize_terminal(80, 24)
+        await wait_until(lambda: vc.size == (view.size.width, view.size.height), what="resized")
+        assert vc.size[0] >= 50 and vc.size[1] >= 20  # the console keeps most of 80x24
+        await pilot.press("z")
+        await wait_until(lambda: vc.size[0] == 80, what="zoomed to the full width")
+        assert not app.main.sidebar.display or app.main.sidebar.region.width == 0
+        await pilot.press("z")
+        await wait_until(lambda: vc.size[0] < 80, what="the side column back")
+
+
+async def test_a_vc_with_its_own_size_keeps_it(tmp_path):
+    app = make_app(tmp_path, [("chardev", "vc,id=fixed,cols=40,rows=10")])
+    async with running(app, (160, 45)):
+        assert app.session.chardevs.get("fixed").size == (40, 10)
+
+
+async def test_selecting_a_chardev_shows_the_console_it_feeds(tmp_path):
+    app = make_app(tmp_path, LAB)
+    async with running(app, (120, 40)) as pilot:
+        cards = app.main.sidebar.cards
+        cards["ser0"].focus()  # bridged into the console's mux-be
+        await pilot.pause()
+        assert app.main.terminal.vc_id == "screen" and app.main.console.selected == "ser0"
+        assert "screen ← ser0" in str(app.main.console.query_one("#console-title").render())
+        cards["spare"].focus()
+        await pilot.pause()
+        assert app.main.terminal.vc_id is None
+        assert "'spare' is not shown in any console" in str(
+            app.main.console.query_one("#nothing").render())
+        cards["log.1"].focus()
+        await pilot.pause()
+        assert app.main.terminal.vc_id == "screen"
+
+
+async def test_the_grid_view_and_back_remembered_in_the_profile(tmp_path):
+    app = make_app(tmp_path, LAB)
+    async with running(app, (120, 40)) as pilot:
+        await pilot.press("v")
+        assert app.main.view == "grid" and app.pane_for("screen").display
+        assert profile_of(app.session, app.current_ui()).ui["view"] == "grid"
+        await pilot.press("v")
+        assert app.main.view == "console"
+    again = make_app(tmp_path, LAB, ui={"view": "grid"})
+    async with running(again, (120, 40)):
+        assert again.main.view == "grid"
+
+
+async def test_typing_goes_to_the_device_and_the_screen_shows_it(tmp_path):
+    steps = [("chardev", "mux-be,id=console"), ("chardev", "vc,id=screen,mux-be-id=console"),
+             ("chardev", "ringbuf,id=ring,mux-be-id=console"),
+             ("device", "echo,id=dev,chardev=console")]
+    app = make_app(tmp_path, steps)
+    async with running(app, (100, 30)) as pilot:
+        await type_into_console(app, pilot)
+        await pilot.press(*"hello", "enter")
+        await wait_until(lambda: "hello" in terminal_text(app), what="the echo on screen")
+        assert app.session.chardevs.get("ring").contents() == b"hello\r\n"
+        await pilot.press("ctrl+right_square_bracket")
+        assert not app.main.terminal.typing
+
+
+async def test_scrollback_pages_search_and_back_to_live(tmp_path):
+    app = make_app(tmp_path, LAB)
+    async with running(app, (100, 30)) as pilot:
+        await write(app, b"".join(b"line %03d\r\n" % n for n in range(300)))
+        view = app.main.terminal
+        await wait_until(lambda: "line 299" in terminal_text(app), what="the newest line shown")
+        assert view.live
+        await pilot.press("pageup")
+        assert not view.live and "line 299" not in terminal_text(app)
+        await pilot.press("end")
+        assert view.live and "line 299" in terminal_text(app)
+        # Shift+PageUp while typing scrolls too; a key typed returns to live.
+        await type_into_console(app, pilot)
+        await pilot.press("shift+pageup")
+        assert not view.live
+        await pilot.press("x")
+        assert view.live
+        await pilot.press("ctrl+right_square_bracket")
+        # Ctrl+F: every match highlighted, the newest shown, Up steps to older ones.
+        await pilot.press("ctrl+f", *"line 01")
+        await pilot.pause()
+        assert len(view.matches) == 10  # line 010 .. line 019
+        assert view.current_match == 9 and "line 019" in terminal_text(app)
+        await pilot.press("up")
+        assert view.current_match == 8
+        await pilot.press("escape")
+        assert view.matches == [] and app.focused is view
+
+
+async def test_selected_text_is_what_the_screen_shows(tmp_path):
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    app = make_app(tmp_path, LAB)
+    async with running(app, (100, 30)):
+        await write(app, b"alpha beta\r\ngamma\r\n")
+        view = app.main.terminal
+        await wait_until(lambda: "gamma" in terminal_text(app), what="text on screen")
+        lines = view.all_lines()
+        row = next(i for i, line in enumerate(lines) if line.startswith("alpha"))
+        text, _ = view.get_selection(Selection(Offset(6, row), Offset(5, row + 1)))
+        assert text == "beta\ngamma"
+
+
+async def test_state_changes_are_told_and_noted_under_the_console(tmp_path):
+    path = tmp_path / "share.sock"
+    steps = [("chardev", "mux-be,id=console"), ("chardev", "vc,id=screen,mux-be-id=console"),
+             ("chardev", f"socket,id=share,path={path},server=on,wait=off,mux-be-id=console")]
+    app = make_app(tmp_path, steps)
+    async with running(app, (120, 40)) as pilot:
+        card = app.main.sidebar.cards["share"]
+        assert card.state == "closed"
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        await wait_until(lambda: card.state == "open", what="the card turning open")
+        notes = lambda: app.main.console.notes("screen")  # noqa: E731
+        await wait_until(lambda: any("share: connected" in n for n in notes()), what="the note")
+        assert any("share: connected" in n.message for n in app._notifications)
+        writer.close()
+        await writer.wait_closed()
+        await wait_until(lambda: any("share: disconnected" in n for n in notes()), what="left")
+        await wait_until(lambda: card.state == "closed", what="the card closed")
+        await pilot.pause()
+        assert "share: disconnected" in str(app.main.console.query_one("#notes").render())
+
+
+async def test_a_pty_closed_under_a_serial_chardev_is_told(tmp_path):
+    master, slave = os.openpty()
+    port = os.ttyname(slave)
+    steps = [("chardev", "mux-be,id=console"), ("chardev", "vc,id=screen,mux-be-id=console"),
+             ("chardev", f"serial,id=ser0,path={port}"), ("device", "bridge,id=b,chardev=ser0,peer=console")]
+    app = make_app(tmp_path, steps)
+    try:
+        async with running(app, (120, 40)):
+            card = app.main.sidebar.cards["ser0"]
+            await wait_until(lambda: card.state == "open", what="the port open")
+            os.close(master)  # the far end of the line goes away
+            master = -1
+            await wait_until(lambda: card.state in ("closed", "error"), what="the port gone")
+            await wait_until(lambda: any("ser0: device gone" in n
+                                         for n in app.main.console.notes("screen")), what="noted")
+    finally:
+        if master >= 0:
+            os.close(master)
+        os.close(slave)
+
+
+async def test_filter_and_go_to_with_64_chardevs(tmp_path):
+    steps = [("chardev", "vc,id=screen")] + [("chardev", f"ringbuf,id=r{i:02d}") for i in range(63)]
+    app = make_app(tmp_path, steps)
+    async with running(app, (80, 24)) as pilot:
+        assert len(app.main.sidebar.cards) == 64
+        await pilot.press("slash", *"r4")
+        await pilot.pause()
+        shown = [c.chardev_id for c in app.query(ChardevCard) if c.display]
+        assert shown == [f"r{i}" for i in range(40, 50)]
+        await pilot.press("escape")
+        assert all(c.display for c in app.query(ChardevCard))
+        app.go_to("r61")  # what the palette's "Go to chardev r61" runs
+        await pilot.pause()
+        assert app.focused is app.main.sidebar.cards["r61"]
+        assert app.main.sidebar.cards["r61"].region.y < 24  # scrolled into sight

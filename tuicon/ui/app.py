@@ -36,7 +36,6 @@ from textual.command import CommandPalette
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme, ThemeProvider
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
 from ..chardev import ChardevError
@@ -46,6 +45,7 @@ from ..profiles import ProfileError, ProfileStore, profile_of
 from ..session import Session, Step, make_private_directory, state_directory
 from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, Progress, note,
                     run_job, worker_busy)
+from .footer import KeysFooter
 from .goto import GoToChardev
 from .help import HelpScreen
 from .main_view import VIEWS, MainView
@@ -54,6 +54,8 @@ from .settings import Settings
 from .status import event_text
 from .wiring import console_of
 
+SYNC_SECONDS = 0.05
+"""Additions and removals within this are shown together."""
 ANY_SCREEN_ACTIONS = {"quit", "help_quit", "command_palette", "suspend_process"}
 """Actions that also work while a form or the help is on top (the rest act on panes)."""
 TOASTED = ("opened", "closed", "changed", "error", "members")
@@ -197,7 +199,7 @@ class TuiconApp(App[int]):
     def compose(self) -> ComposeResult:
         yield self.main
         yield self.progress
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for theme in load_themes():
@@ -354,9 +356,9 @@ class TuiconApp(App[int]):
     async def on_tuicon_app_engine_changed(self, message: EngineChanged) -> None:
         event = message.event
         if event.kind in ("added", "removed"):
-            self._dirty_panes = True
-            await self.sync_panes()
-        self.main.chardev_changed(event.chardev_id, event.kind)
+            self._schedule_sync()
+        else:
+            self.main.chardev_changed(event.chardev_id, event.kind)
         if event.kind in TOASTED or event.kind == "removed":
             self._tell(event)
 
@@ -372,6 +374,12 @@ class TuiconApp(App[int]):
             severity = "error" if event.kind == "error" and "working again" not in text else \
                 "warning" if event.kind in ("closed", "members") else "information"
             self.notify(text, severity=severity, timeout=6)  # type: ignore[arg-type]
+
+    def _schedule_sync(self) -> None:
+        """One sync for a burst of additions (a profile of 256 chardevs), not one each."""
+        if not self._dirty_panes:
+            self._dirty_panes = True
+            self.set_timer(SYNC_SECONDS, self.sync_panes)
 
     async def sync_panes(self) -> None:
         """A card and a pane per chardev, in the manager's order (or the profile's)."""

@@ -67,6 +67,7 @@ class ConsoleArea(Widget):
         self.selected: str | None = None
         """The chardev the user selected (the console shown is the one it feeds)."""
         self._notes: dict[str, deque[str]] = {}
+        self._title: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="console-title")
@@ -110,7 +111,9 @@ class ConsoleArea(Widget):
             if not self.terminal.live and not self.terminal.typing:
                 hint = "scrolled back · End: live · " + hint
             title.append(f"  {hint}", style="italic")
-        self.query_one("#console-title", Static).update(title)
+        if title != self._title:  # an update re-lays out the screen: only when it changed
+            self._title = title
+            self.query_one("#console-title", Static).update(title)
 
     # -- notes ---------------------------------------------------------------------------
 

@@ -93,10 +93,12 @@ class MainView(Widget):
         if new:
             await self.grid.mount_all(new)
         self.layout_grid()
-        self.grid.sort_children(key=lambda w: ids.index(w.chardev_id)
-                                if isinstance(w, ChardevPane) and w.chardev_id in ids else len(ids))
-        for pane in self.panes.values():
-            pane.tick()
+        position = {chardev_id: index for index, chardev_id in enumerate(ids)}
+        if [getattr(w, "chardev_id", None) for w in self.grid.children] != ids:
+            self.grid.sort_children(key=lambda w: position.get(getattr(w, "chardev_id", ""), len(ids)))
+        if self.view == "grid":
+            for pane in self.panes.values():
+                pane.tick()
         self._keep_console()
 
     async def clear(self) -> None:
@@ -144,7 +146,7 @@ class MainView(Widget):
         if self.view == "grid":
             for pane in self.panes.values():
                 pane.sample_rates()
-                pane.tick()
+                pane.tick(changed=False)
         self.console.refresh_title()
 
     # -- selection ----------------------------------------------------------------------------

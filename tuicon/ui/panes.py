@@ -53,6 +53,7 @@ class ChardevPane(Widget, can_focus=True):
         self.session = session
         self.chardev_id = chardev_id
         self._signature: Any = None
+        self._counters: Any = None
         self._sample = (time.monotonic(), 0, 0)
         self.rate_in = 0.0
         self.rate_out = 0.0
@@ -81,11 +82,22 @@ class ChardevPane(Widget, can_focus=True):
                 self.tick()
             await asyncio.sleep(PANE_FRAME_SECONDS)
 
-    def tick(self) -> None:
-        """Called every frame by the app: redraw only if what is shown changed."""
+    def tick(self, *, changed: bool = True) -> None:
+        """Redraw if what is shown changed.
+
+        Engine events pass ``changed=True``; the counters' timer passes False,
+        and then only the cheap counters are compared first (256 idle panes
+        must cost nothing).
+        """
         chardev = self.chardev
         if chardev is None:
             return
+        counters = (chardev, chardev.stats.bytes_in, chardev.stats.bytes_out,
+                    getattr(chardev, "version", None), round(self.rate_in), round(self.rate_out),
+                    self.typing, self.has_focus)
+        if not changed and counters == self._counters:
+            return
+        self._counters = counters
         info = self.session.chardevs.info(chardev)
         signature = (info, getattr(chardev, "version", None), bytes(chardev.tail_in[-32:]), bytes(chardev.tail_out[-32:]),
                      self.typing, self.has_focus, round(self.rate_in), round(self.rate_out))

@@ -53,16 +53,27 @@ class ChardevCard(Widget, can_focus=True):
         self.depth = depth
         self.state = "closed"
         self._shown: tuple[object, ...] | None = None
+        self._counters: tuple[object, ...] | None = None
 
     def info(self) -> ChardevInfo | None:
         chardev = self.session.chardevs.find(self.chardev_id)
         return self.session.chardevs.info(chardev) if chardev is not None else None
 
-    def refresh_status(self) -> None:
-        """Redraw if what the card shows changed (called on engine events and by the timer)."""
-        info = self.info()
-        if info is None:
+    def refresh_status(self, *, changed: bool = True) -> None:
+        """Redraw if what the card shows changed.
+
+        Engine events pass ``changed=True``; the counters' timer passes False,
+        and then only the byte counters are compared (a card of 256 idle ones
+        must cost nothing).
+        """
+        chardev = self.session.chardevs.find(self.chardev_id)
+        if chardev is None:
             return
+        counters = (chardev.stats.bytes_in, chardev.stats.bytes_out, chardev)
+        if not changed and counters == self._counters:
+            return
+        self._counters = counters
+        info = self.session.chardevs.info(chardev)
         shown = (info.type, badge(info), info.bytes_in, info.bytes_out)
         if shown == self._shown:
             return
@@ -152,8 +163,9 @@ class Sidebar(Widget):
         new = [card for card in ordered if not card.is_mounted and card.parent is None]
         if new:
             await box.mount_all(new)
-        if ordered:
-            box.sort_children(key=lambda w: ordered.index(w) if w in ordered else len(ordered))
+        position = {card: index for index, card in enumerate(ordered)}
+        if list(box.children) != ordered:
+            box.sort_children(key=lambda w: position.get(w, len(position)))
         self.refresh_links()
         self.apply_filter(self.query_text)
 
@@ -167,7 +179,7 @@ class Sidebar(Widget):
 
     def tick(self) -> None:
         for card in self.cards.values():
-            card.refresh_status()
+            card.refresh_status(changed=False)
 
     # -- filter ------------------------------------------------------------------------
 

@@ -183,7 +183,8 @@ class TuiconApp(App[int]):
         self.started = asyncio.Event()
         """Set once start-up has ended (built, failed or cancelled)."""
         self._unsubscribe: Callable[[], None] | None = None
-        self._dirty_panes = True
+        self._dirty_panes = False
+        """A sync of the cards and panes is scheduled (chardevs came or went)."""
         self.main = MainView(self.session, id="main")
         self.main.order = list(self.ui_state.get("pane-order", []))
         self.progress = Progress(id="progress", classes="progress")
@@ -227,16 +228,16 @@ class TuiconApp(App[int]):
     async def _start_up(self) -> None:
         try:
             self.startup_error = await self._start_session(self.steps)
+            if self.startup_error:
+                await self._close_session(save=False)
+                self.exit(1, return_code=1)
+                return
+            await self.sync_panes()
+            self._choose_view()
+            if not self.typing():
+                self._focus_first_vc()
         finally:
-            self.started.set()
-        if self.startup_error:
-            await self._close_session(save=False)
-            self.exit(1, return_code=1)
-            return
-        await self.sync_panes()
-        self._choose_view()
-        if not self.typing():
-            self._focus_first_vc()
+            self.started.set()  # once what start-up shows is shown (or it failed)
 
     def _startup_cancelled(self) -> str:
         return (f"start-up cancelled: {self._built} of {len(self.steps)} steps built,"
@@ -255,7 +256,6 @@ class TuiconApp(App[int]):
             except ChardevError as err:
                 return str(err)
             self._built += 1
-            self._dirty_panes = True
         self._complete = True
         return None
 
@@ -384,6 +384,9 @@ class TuiconApp(App[int]):
     async def sync_panes(self) -> None:
         """A card and a pane per chardev, in the manager's order (or the profile's)."""
         self._dirty_panes = False
+        if not self.main.ready:
+            self._schedule_sync()  # the views are still being composed: soon
+            return
         await self.main.sync()
         if self.screen is self.screen_stack[0] and self.focused is None:
             self._focus_first_vc()
@@ -455,7 +458,6 @@ class TuiconApp(App[int]):
     def _after_form(self, result: str | None) -> None:
         if result:
             self.notify(f"done: {result}")
-            self._dirty_panes = True
 
     def action_bridge(self) -> None:
         self.push_screen(BridgeForm(self.session, self.selected()),

@@ -160,5 +160,6 @@ class ConsoleArea(Widget):
         self.terminal.next_match(-1)
 
     @on(TerminalView.TypingChanged)
-    def _typing_changed(self) -> None:
+    @on(TerminalView.Resized)
+    def _title_changed(self) -> None:
         self.refresh_title()

@@ -70,6 +70,11 @@ class MainView(Widget):
         yield self.grid
 
     @property
+    def ready(self) -> bool:
+        """Composed: the side column and the grid can take cards and panes."""
+        return self.sidebar.is_mounted and bool(self.sidebar.query("#cards"))
+
+    @property
     def terminal(self) -> TerminalView:
         return self.console.terminal
 

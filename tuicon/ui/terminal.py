@@ -106,6 +106,9 @@ class TerminalView(ScrollView, can_focus=True):
     class SearchWanted(Message):
         """Ctrl+F: the console area shows its search field."""
 
+    class Resized(Message):
+        """The vc shown took a new size (the title line says it)."""
+
     def __init__(self, session: Session, sizes: VcSizes, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
@@ -165,7 +168,10 @@ class TerminalView(ScrollView, can_focus=True):
     def _want_size(self) -> None:
         vc, (width, height) = self.vc, self.size
         if vc is not None and width and height:
+            before = vc.size
             self.sizes.want(vc, self, (width, height))
+            if vc.size != before:
+                self.post_message(self.Resized())
 
     # -- content -------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ import logging
 import os
 import sys
 import time
-import tomllib
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.message import Message
 from textual.screen import Screen
-from textual.theme import Theme, ThemeProvider
+from textual.theme import ThemeProvider
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
 from ..chardev import ChardevError
@@ -52,6 +51,7 @@ from .main_view import VIEWS, MainView
 from .panes import ChardevPane
 from .settings import Settings
 from .status import event_text
+from .theming import TuiconTheme, ansi_theme_for, read_theme
 from .wiring import console_of
 
 SYNC_SECONDS = 0.05
@@ -80,13 +80,9 @@ THEMES_DIR = Path(__file__).resolve().parent / "themes"
 DARK, LIGHT = "tuicon-dark", "tuicon-light"
 
 
-def load_themes(directory: Path = THEMES_DIR) -> list[Theme]:
-    """The themes shipped in ``tuicon/ui/themes/`` (TOML files of Textual theme fields)."""
-    themes = []
-    for path in sorted(directory.glob("*.toml")):
-        with path.open("rb") as f:
-            themes.append(Theme(**tomllib.load(f)))
-    return themes
+def load_themes(directory: Path = THEMES_DIR) -> list[TuiconTheme]:
+    """The themes shipped in ``tuicon/ui/themes/`` (Textual theme fields and a vc palette)."""
+    return [read_theme(path) for path in sorted(directory.glob("*.toml"))]
 
 
 class Palette(CommandPalette):
@@ -271,6 +267,14 @@ class TuiconApp(App[int]):
         self.main.view = wanted
 
     def watch_theme(self, theme: str) -> None:
+        # The vc's ANSI colours follow the theme: Textual maps them through this palette.
+        current = self.current_theme
+        palette = ansi_theme_for(current, self.get_theme(DARK if current.dark else LIGHT))
+        if palette is not None:
+            if current.dark:
+                self.ansi_theme_dark = palette
+            else:
+                self.ansi_theme_light = palette
         if theme in (DARK, LIGHT):
             self.settings.save(theme=theme)
 

@@ -37,6 +37,7 @@ class ChardevCard(Widget, can_focus=True):
 
     DEFAULT_CSS = """
     ChardevCard { height: 2; padding: 0 0 0 1; }
+    ChardevCard:focus { background: $primary-muted; }
     """
 
     class Selected(Message):
@@ -128,7 +129,7 @@ class Sidebar(Widget):
     """The cards, the device links and the filter field."""
 
     DEFAULT_CSS = """
-    Sidebar { width: 30; border-right: vkey $panel-lighten-2; }
+    Sidebar { width: 30; }  /* its edge's colour is in tuicon.tcss, with the other borders */
     Sidebar #filter { display: none; height: 1; border: none; padding: 0 1; }
     Sidebar.filtering #filter { display: block; }
     Sidebar #cards { height: 1fr; }

@@ -198,6 +198,11 @@ class TerminalView(ScrollView, can_focus=True):
         vc = self.vc
         return self._scrollback + vc.lines() if vc is not None else []
 
+    def notify_style_update(self) -> None:
+        # A theme change restyles the view: the cached lines hold the old default colours.
+        super().notify_style_update()
+        self._cache.clear()
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y

@@ -146,7 +146,7 @@ async def test_a_client_disconnected_from_the_screen_is_gone_and_the_role_moves_
             await fe.wait_event(E.CLOSED)
             assert screen.query_one("#disconnect").disabled and screen.query_one("#writer").disabled
             await pilot.press("x")
-            assert "no client selected" in str(screen.query_one("#error", Static).render())
+            assert "no client is connected" in str(screen.query_one("#error", Static).render())
             await pilot.press("escape")
             assert app.screen is not screen
 

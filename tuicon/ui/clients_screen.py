@@ -199,7 +199,7 @@ class ClientsScreen(Modal[None]):
         server, number = self.server(), self.selected_client()
         message, error = "", ""
         if server is None or number is None:
-            error = "no client selected"
+            error = "no client is connected"
         else:
             try:
                 message = act(server, number)

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from ..chardev.aio import describe_exception
 from . import render
 from .keys import STOP_TYPING, key_bytes, paste_bytes  # issue 11 item 4: the one key table
+from .status import details
 
 if TYPE_CHECKING:
     from ..chardev import Chardev
@@ -153,6 +154,7 @@ class ChardevPane(Widget, can_focus=True):
         lines = [info.filename, "  ".join(flags), self._users(info)]
         lines.append(f"in {render.size(info.bytes_in)} ({render.size(self.rate_in)}/s)  "
                      f"out {render.size(info.bytes_out)} ({render.size(self.rate_out)}/s)")
+        lines.extend(details(info))  # a server's clients, a serial port's line settings
         return lines
 
     @staticmethod

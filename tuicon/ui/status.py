@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..chardev.manager import ChardevInfo, ManagerEvent
+from . import render
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -49,20 +50,42 @@ def badge(info: ChardevInfo) -> str:
     return state
 
 
+DETAIL_CLIENTS = 4
+"""Clients listed in a pane (the clients screen lists them all)."""
+
+
 def details(info: ChardevInfo) -> list[str]:
-    """Short lines of what a pane shows about a chardev besides its contents."""
+    """The lines a pane shows about a chardev's own kind of state, under its status.
+
+    A serial port's line settings; a socket server's clients, each with its
+    address, role, bytes and whether it was cut loose (at most
+    :data:`DETAIL_CLIENTS`, then how many more); output dropped because
+    nobody was there.
+    """
     extra = info.extra
-    lines = [info.filename]
+    lines = []
     if "settings" in extra:
         lines.append(f"line {extra['settings']}")
-    for client in extra.get("clients", ())[:4]:
-        role = client.get("role", "")
-        lines.append(f"client {client.get('client', '?')} {client.get('address', '?')} {role}".rstrip())
-    if "engine" in extra:
-        lines.append(f"engine {extra['engine']} · {extra.get('cols', '?')}x{extra.get('rows', '?')}")
+    if "clients" in extra:
+        clients = extra["clients"]
+        lines.append(f"clients {len(clients)} of {extra.get('max-clients', '?')}"
+                     f" · writers={extra.get('writers', 'all')}")
+        lines.extend(_client_line(client) for client in clients[:DETAIL_CLIENTS])
+        if len(clients) > DETAIL_CLIENTS:
+            lines.append(f"  … {len(clients) - DETAIL_CLIENTS} more")
     if info.dropped:
-        lines.append(f"dropped {info.dropped} bytes")
+        lines.append(f"dropped {render.size(info.dropped)} (nobody there)")
     return lines
+
+
+def _client_line(client: dict[str, Any]) -> str:
+    line = (f"  {client['client']}: {client['address']} {client['role']}"
+            f" · in {render.size(client['bytes-in'])} out {render.size(client['bytes-out'])}")
+    if client.get("stalled"):
+        line += " · cut loose"
+    if client.get("dropped"):
+        line += f" · missed {render.size(client['dropped'])}"
+    return line
 
 
 def _stamp() -> str:

@@ -621,10 +621,7 @@ class SocketChardev(Chardev):
                 f"Chardev '{self.label}' has writers={mode}: only writers=one has a write role"
                 " to hand over"
             )
-        conn = next((c for c in self.clients if c.number == number), None)
-        if conn is None:
-            numbers = ", ".join(str(c.number) for c in self.clients) or "none"
-            raise ChardevError(f"Chardev '{self.label}' has no client {number} (clients: {numbers})")
+        conn = self._client(number)
         old = self._writer()
         if old is conn:
             return
@@ -632,6 +629,27 @@ class SocketChardev(Chardev):
             self._demote(old, f"client {number} ({conn.address}) has taken the write role; you"
                          " are a reader now")
         self._promote(conn, "you have been given the write role; you are the writer now")
+
+    def _client(self, number: int) -> _Connection:
+        conn = next((c for c in self.clients if c.number == number), None)
+        if conn is None:
+            numbers = ", ".join(str(c.number) for c in self.clients) or "none"
+            raise ChardevError(f"Chardev '{self.label}' has no client {number} (clients: {numbers})")
+        return conn
+
+    def disconnect_client(self, number: int) -> None:
+        """Drop client ``number`` (the UI's disconnect): it is told why, the others go on.
+
+        What follows is what any client leaving causes: the writer role passes
+        on, ``CLIENT_DISCONNECTED``, and ``CLOSED`` after the last one.
+        """
+        conn = self._client(number)
+        conn.tell("disconnected by tuicon's operator")
+        transport = conn.transport
+        if transport is not None:
+            transport.close()  # the notice goes first ...
+            if transport.get_write_buffer_size():
+                transport.abort()  # ... unless it could only wait in a full queue
 
     # -- input ----------------------------------------------------------------------------
 

@@ -44,11 +44,13 @@ from ..profiles import ProfileError, ProfileStore, profile_of
 from ..session import Session, Step, make_private_directory, state_directory
 from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, Progress, note,
                     run_job, worker_busy)
+from .clients_screen import ClientsScreen
 from .footer import KeysFooter
 from .goto import GoToChardev
 from .help import HelpScreen
 from .main_view import VIEWS, MainView
 from .panes import ChardevPane
+from .serial_form import SerialForm
 from .settings import Settings
 from .status import event_text
 from .theming import TuiconTheme, ansi_theme_for, read_theme
@@ -71,6 +73,8 @@ PALETTE = {
     "open_profile": ("Open a profile", "o: replaces the session"),
     "toggle_theme": ("Toggle dark / light theme", "T: remembered for next time"),
     "type": ("Type into the selected console", "Enter; Ctrl+] stops"),
+    "clients": ("Clients of the selected socket server", "k: who is connected; hand over the write role"),
+    "line_settings": ("Line settings of the selected serial port", "l: speed, parity, DTR/RTS, break, live"),
     "toggle_view": ("Switch between the console view and the grid", "v: remembered in profiles"),
     "zoom": ("Zoom the console (nothing else on screen)", "z: again to restore"),
     "filter": ("Filter the chardevs by id, type or state", "/"),
@@ -151,6 +155,8 @@ class TuiconApp(App[int]):
         Binding("d", "remove", "Remove"),
         Binding("w", "bridge", "Bridge"),
         Binding("b", "send_break", "Break", show=False),
+        Binding("k", "clients", "Clients", show=False),
+        Binding("l", "line_settings", "Line", show=False),
         Binding("t", "timestamps", "Stamps", show=False),
         Binding("s", "save_profile", "Save", show=False),
         Binding("o", "open_profile", "Open", show=False),
@@ -501,6 +507,22 @@ class TuiconApp(App[int]):
             self.notify(str(err), severity="error")
             return
         self.notify(f"BREAK sent to '{chardev_id}'")
+
+    def action_clients(self) -> None:
+        try:
+            screen = ClientsScreen.of(self.session, self.selected())
+        except ChardevError as err:
+            self.notify(str(err), severity="warning")
+            return
+        self.push_screen(screen)
+
+    def action_line_settings(self) -> None:
+        try:
+            form = SerialForm.of(self.session, self.selected())
+        except ChardevError as err:
+            self.notify(str(err), severity="warning")
+            return
+        self.push_screen(form)
 
     def action_timestamps(self) -> None:
         chardev_id = self.selected()

@@ -35,6 +35,8 @@ closed, connecting, error, stalled.
 | `w` | wire a bridge between two chardevs |
 | `b` | send BREAK to the selected chardev's frontend |
 | `t` | toggle timestamps on a mux (`mux=on`) |
+| `k` | a socket server's clients: `w` makes the selected one the writer, `x` disconnects it |
+| `l` | a serial port's line settings (speed, bits, parity, stop, flow, DTR/RTS, break), changed live |
 | `s` | save the session as a profile |
 | `o` | open a saved profile (replaces the session) |
 | `T` | switch between the dark and the light theme |

@@ -201,6 +201,51 @@ async def test_filter_and_go_to_with_64_chardevs(tmp_path):
         await pilot.press("escape")
         assert all(c.display for c in app.query(ChardevCard))
         app.go_to("r61")  # what the palette's "Go to chardev r61" runs
-        await pilot.pause()
-        assert app.focused is app.main.sidebar.cards["r61"]
-        assert app.main.sidebar.cards["r61"].region.y < 24  # scrolled into sight
+        card = app.main.sidebar.cards["r61"]
+        await wait_until(lambda: app.focused is card, what="the card focused")
+        await wait_until(lambda: 0 <= card.region.y < 23, what="the card scrolled into sight")
+
+
+async def test_display_modes_show_timestamps_and_hex_and_change_no_byte(tmp_path, monkeypatch):
+    from tuicon.ui import display_modes
+
+    when = 1_700_000_000.25
+    monkeypatch.setattr(display_modes, "clock", lambda: when)
+    app = make_app(tmp_path, LAB)
+    async with running(app, (120, 40)) as pilot:
+        view = app.main.terminal
+        await pilot.press("m")
+        assert view.mode == "timestamps"
+        assert "timestamps view" in str(app.main.console.query_one("#console-title").render())
+        stream = b"\x1b[32mboot ok\x1b[0m\r\nsecond\r\nAB\x00\xff"
+        await write(app, stream)
+        expected_stamp = display_modes.stamp(when)
+        await wait_until(lambda: f"{expected_stamp} second" in terminal_text(app), what="stamped")
+        lines = view.all_lines()
+        assert lines[:2] == [f"{expected_stamp} boot ok", f"{expected_stamp} second"]
+        await pilot.press("m")
+        assert view.mode == "hex"
+        assert view.all_lines()[0].startswith("00000000  1b 5b 33 32 6d 62 6f 6f  74 20 6f 6b 1b 5b 30 6d")
+        assert view.all_lines()[0].endswith("|.[32mboot ok.[0m|")
+        # Display only: the log member got the stream exactly, the screen model too.
+        assert app.session.chardevs.get("log.1").contents() == stream
+        assert "boot ok" in "\n".join(app.session.chardevs.get("screen").lines())
+        ui = app.current_ui()
+        assert ui["display"] == {"screen": "hex"}
+        await pilot.press("m")
+        assert view.mode == "screen" and "display" not in app.current_ui()
+        assert not app.session.chardevs.get("screen")._taps  # no cost while unused
+    again = make_app(tmp_path, LAB, ui={"display": {"screen": "timestamps"}})
+    async with running(again, (120, 40)):
+        assert again.main.terminal.mode == "timestamps"
+
+
+def test_display_log_is_bounded_whatever_arrives():
+    from tuicon.ui.display_modes import HEX_KEPT, LINE_LIMIT, LINES_KEPT, DisplayLog
+
+    log = DisplayLog()
+    log.feed(b"x" * (LINE_LIMIT * 3 + 5))  # no newline at all
+    log.feed(b"y\n" * (LINES_KEPT + 100))
+    assert len(log.lines) == LINES_KEPT
+    assert len(log.raw) <= HEX_KEPT and log.raw_offset % 16 == 0
+    assert log.text_lines("hex")[0].startswith(f"{log.raw_offset:08x}")

@@ -69,6 +69,15 @@ def test_zoom(snap_compare, tmp_path):
     assert snap_compare(app_for(tmp_path), terminal_size=LARGE, run_before=zoom)
 
 
+def test_hex_view(snap_compare, tmp_path):
+    async def hex_view(pilot) -> None:
+        await started(pilot)
+        await pilot.press("m", "m")  # screen -> timestamps -> hex
+        await write_console(pilot)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=LARGE, run_before=hex_view)
+
+
 def test_grid_view(snap_compare, tmp_path):
     assert snap_compare(app_for(tmp_path, view="grid"), terminal_size=MIDDLE, run_before=write_console)
 

@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
 VERSION = 1
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-UI_KEYS = {"theme": str, "pane-order": list, "view": str}
+UI_KEYS = {"theme": str, "pane-order": list, "view": str, "display": dict}
 MAX_FILE_SIZE = 1 << 20
 """A profile is a few kilobytes; anything past this is not one (and is not read)."""
 SECTIONS = {"chardev": "chardev", "device": "device", "monitor": "mon"}

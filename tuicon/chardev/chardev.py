@@ -139,6 +139,7 @@ class Chardev:
         self._log: LogFile | None = None
         self._watchers: list[Callable[[Chardev, Change], None]] = []
         self._closed_event = asyncio.Event()
+        self._taps: list[Callable[[memoryview], None]] = []
         self.last_error: str | None = None
         """Why the chardev is not working as asked (shown as ``error``); None when fine."""
         self.tasks = TaskSet(f"chardev '{self.label}'", self._on_task_failure)
@@ -336,7 +337,17 @@ class Chardev:
             _remember(self.tail_out, view[:accepted])
             if self._log is not None:
                 self._log.write(view[:accepted])
+            for tap in self._taps:
+                tap(view[:accepted])
         return accepted
+
+    def add_tap(self, tap: Callable[[memoryview], None]) -> Callable[[], None]:
+        """See every byte of output this chardev accepts (a display mode); returns the remover.
+
+        A tap only looks: it cannot change what reaches the backend or its log.
+        """
+        self._taps.append(tap)
+        return lambda: self._taps.remove(tap) if tap in self._taps else None
 
     async def wait_writable(self) -> None:
         """Wait until a write may make progress, or the chardev is closed."""

@@ -73,6 +73,8 @@ PALETTE = {
     "open_profile": ("Open a profile", "o: replaces the session"),
     "toggle_theme": ("Toggle dark / light theme", "T: remembered for next time"),
     "type": ("Type into the selected console", "Enter; Ctrl+] stops"),
+    "display_mode": ("Display mode of the console: screen, timestamps, hex",
+                     "m: display only, nothing sent changes; kept in profiles"),
     "clients": ("Clients of the selected socket server", "k: who is connected; hand over the write role"),
     "line_settings": ("Line settings of the selected serial port", "l: speed, parity, DTR/RTS, break, live"),
     "toggle_view": ("Switch between the console view and the grid", "v: remembered in profiles"),
@@ -155,6 +157,7 @@ class TuiconApp(App[int]):
         Binding("d", "remove", "Remove"),
         Binding("w", "bridge", "Bridge"),
         Binding("b", "send_break", "Break", show=False),
+        Binding("m", "display_mode", "Mode", show=False),
         Binding("k", "clients", "Clients", show=False),
         Binding("l", "line_settings", "Line", show=False),
         Binding("t", "timestamps", "Stamps", show=False),
@@ -236,6 +239,7 @@ class TuiconApp(App[int]):
                 return
             await self.sync_panes()
             self._choose_view()
+            self.main.restore_display_modes(self.ui_state.get("display", {}))
             if not self.typing():
                 self._focus_first_vc()
         finally:
@@ -318,7 +322,11 @@ class TuiconApp(App[int]):
                 await worker.wait()
 
     def current_ui(self) -> dict[str, Any]:
-        return {"theme": self.theme, "pane-order": self.main._ordered_ids(), "view": self.main.view}
+        ui: dict[str, Any] = {"theme": self.theme, "pane-order": self.main._ordered_ids(),
+                              "view": self.main.view}
+        if self.main.modes.modes:
+            ui["display"] = dict(self.main.modes.modes)
+        return ui
 
     # -- background jobs -------------------------------------------------------------------
 
@@ -508,6 +516,12 @@ class TuiconApp(App[int]):
             return
         self.notify(f"BREAK sent to '{chardev_id}'")
 
+    def action_display_mode(self) -> None:
+        mode = self.main.cycle_display_mode()
+        if mode is None:
+            self.notify("Display modes are a console's: select one in the console view",
+                        severity="warning")
+
     def action_clients(self) -> None:
         try:
             screen = ClientsScreen.of(self.session, self.selected())
@@ -589,6 +603,7 @@ class TuiconApp(App[int]):
             self.theme = profile.ui["theme"]
         await self.sync_panes()
         self._choose_view()
+        self.main.restore_display_modes(profile.ui.get("display", {}))
         if error:
             self.notify(f"profile '{name}': {error}", severity="error", timeout=10)
         else:

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from .display_modes import DisplayModes
 from .status import badge, info_of, stamped
 from .terminal import TerminalView, VcSizes
 
@@ -60,10 +61,11 @@ class ConsoleArea(Widget):
     ConsoleArea.empty TerminalView { display: none; }
     """
 
-    def __init__(self, session: Session, sizes: VcSizes, *, id: str | None = None) -> None:
+    def __init__(self, session: Session, sizes: VcSizes, modes: DisplayModes | None = None, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
-        self.terminal = TerminalView(session, sizes, id="terminal")
+        self.terminal = TerminalView(session, sizes, modes, id="terminal")
         self.selected: str | None = None
         """The chardev the user selected (the console shown is the one it feeds)."""
         self._notes: dict[str, deque[str]] = {}
@@ -106,6 +108,8 @@ class ConsoleArea(Widget):
                 cols, rows = info.extra.get("cols"), info.extra.get("rows")
                 title.append(f" · {badge(info)} · {cols}x{rows} · {info.extra.get('engine', 'vc')}",
                              style="dim")
+            if self.terminal.mode != "screen":
+                title.append(f" · {self.terminal.mode} view (m: next)", style="bold")
             hint = "Ctrl+] stop typing" if self.terminal.typing else \
                 "Enter type · PgUp/PgDn scroll · Ctrl+F search"
             if not self.terminal.live and not self.terminal.typing:

@@ -29,6 +29,7 @@ closed, connecting, error, stalled.
 | `v` | switch between the console view and the grid view (kept in profiles) |
 | `z` | zoom: the console alone with its title line; `z` again restores |
 | `/` | filter the cards by id, type or state; `Escape` clears |
+| `m` | the console's display mode: screen, wall-clock timestamps at line starts, hex (offset, hex, ASCII) — display only, the bytes to the logs and other members are untouched; kept in profiles |
 | `a` | add a chardev (any type; `mux-be-id` joins a mux-be) |
 | `c` | change (hot-swap) the selected chardev's backend |
 | `d` | remove the selected chardev (asks first) |

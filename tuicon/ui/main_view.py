@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from .console import ConsoleArea
+from .display_modes import DisplayModes
 from .panes import ChardevPane
 from .sidebar import ChardevCard, Sidebar
 from .terminal import TerminalView, VcSizes
@@ -57,8 +58,10 @@ class MainView(Widget):
         super().__init__(id=id)
         self.session = session
         self.sizes = VcSizes()
+        self.modes = DisplayModes()
+        """Each console's display mode (screen, timestamps, hex), shared by its views."""
         self.sidebar = Sidebar(session, id="sidebar")
-        self.console = ConsoleArea(session, self.sizes, id="console")
+        self.console = ConsoleArea(session, self.sizes, self.modes, id="console")
         self.grid = Grid(id="panes")
         self.panes: dict[str, ChardevPane] = {}
         self.order: list[str] = []
@@ -115,6 +118,9 @@ class MainView(Widget):
             await pane.remove()
         self.panes.clear()
         self.console.show(None, None)
+        self.modes.close()
+        self.modes.modes.clear()
+        self.modes.logs.clear()
 
     def _ordered_ids(self) -> list[str]:
         ids = self.session.chardevs.ids()
@@ -221,6 +227,25 @@ class MainView(Widget):
     def watch_zoomed(self, zoomed: bool) -> None:
         self.set_class(zoomed, "zoomed")
         self.app.set_class(zoomed, "zoomed")
+
+    def cycle_display_mode(self) -> str | None:
+        """``m``: the shown console's next display mode (screen, timestamps, hex)."""
+        vc_id = self.terminal.vc_id
+        if vc_id is None or self.view != "console":
+            return None
+        mode = self.modes.next_mode(vc_id)
+        self.terminal.set_mode(mode)
+        self.console.refresh_title()
+        return mode
+
+    def restore_display_modes(self, wanted: dict[str, str]) -> None:
+        """A profile's ``[ui] display`` (console id -> mode), for the consoles that exist."""
+        for vc_id, mode in wanted.items():
+            vc = self.session.chardevs.find(vc_id)
+            if vc is not None and vc.type_name == "vc" and mode in ("timestamps", "hex"):
+                self.modes.set(vc, mode)
+        self.terminal._update(force=True)
+        self.console.refresh_title()
 
     def toggle_view(self) -> None:
         self.view = "grid" if self.view == "console" else "console"

@@ -32,6 +32,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from ..chardev.aio import describe_exception
+from .display_modes import DisplayModes
 from .keys import STOP_TYPING, key_bytes, paste_bytes
 from .render import pen_style, with_cursor
 
@@ -109,16 +110,19 @@ class TerminalView(ScrollView, can_focus=True):
     class Resized(Message):
         """The vc shown took a new size (the title line says it)."""
 
-    def __init__(self, session: Session, sizes: VcSizes, *, id: str | None = None) -> None:
+    def __init__(self, session: Session, sizes: VcSizes, modes: DisplayModes | None = None, *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
         self.sizes = sizes
+        self.modes = modes or DisplayModes()
         self.vc_id: str | None = None
         self._vc: VcChardev | None = None
         self.live = True
         """Following the output (scrolled to the bottom)."""
-        self._version = -1
+        self._version: object = -1
         self._scrollback: list[str] = []
+        self._mode_lines: list[str] = []
         self._cache: dict[int, Strip] = {}
         self.matches: list[tuple[int, int, int]] = []
         """Search matches: (line, start, end), oldest first."""
@@ -146,6 +150,7 @@ class TerminalView(ScrollView, can_focus=True):
         self._want_size()
         self._update()
         if vc is not None:
+            self.modes.follow(vc)
             self.run_worker(self._follow(vc), exclusive=True, group="follow")
         else:
             self.workers.cancel_group(self, "follow")
@@ -153,7 +158,7 @@ class TerminalView(ScrollView, can_focus=True):
     async def _follow(self, vc: VcChardev) -> None:
         """Redraw when the screen changed, never faster than the frame rate."""
         while not vc.closed:
-            if vc.version == self._version:
+            if self._content_version() == self._version:
                 await vc.screen_changed.wait()
             self._update()
             await asyncio.sleep(FRAME_SECONDS)
@@ -175,28 +180,57 @@ class TerminalView(ScrollView, can_focus=True):
 
     # -- content -------------------------------------------------------------------
 
+    @property
+    def mode(self) -> str:
+        """The display mode: ``screen`` (the vc itself), ``timestamps`` or ``hex``."""
+        return self.modes.mode(self.vc_id)
+
+    def _content_version(self) -> object:
+        log = self.modes.logs.get(self.vc_id or "")
+        vc = self.vc
+        return (vc.version if vc is not None else None, self.mode, log.version if log else None)
+
+    def set_mode(self, mode: str) -> None:
+        """Show this console in ``mode`` (display only: nothing sent anywhere changes)."""
+        vc = self.vc
+        if vc is None:
+            return
+        self.modes.set(vc, mode)
+        self.live = True
+        self.matches, self.current_match = [], -1
+        self._update(force=True)
+
     def _update(self, force: bool = False) -> None:
         vc = self.vc
         if vc is None:
-            self._scrollback, self._cache = [], {}
+            self._scrollback, self._mode_lines, self._cache = [], [], {}
             self.virtual_size = self.size
             self.refresh()
             return
-        if vc.version == self._version and not force:
+        version = self._content_version()
+        if version == self._version and not force:
             return
-        self._version = vc.version
-        self._scrollback = vc.scrollback()
+        self._version = version
         self._cache.clear()
-        cols, rows = vc.size
-        self.virtual_size = Size(cols, len(self._scrollback) + rows)
+        if self.mode != "screen":
+            log = self.modes.logs[vc.label]
+            self._mode_lines = log.text_lines(self.mode)
+            width = max((len(line) for line in self._mode_lines), default=0)
+            self.virtual_size = Size(max(width, 1), len(self._mode_lines))
+        else:
+            self._scrollback = vc.scrollback()
+            cols, rows = vc.size
+            self.virtual_size = Size(cols, len(self._scrollback) + rows)
         if self.live:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
         self.refresh()
 
     def all_lines(self) -> list[str]:
-        """Scrollback then screen, as text (what search and copy see)."""
+        """Scrollback then screen (or the display mode's lines), as text: what search and copy see."""
         vc = self.vc
-        return self._scrollback + vc.lines() if vc is not None else []
+        if vc is None:
+            return []
+        return list(self._mode_lines) if self.mode != "screen" else self._scrollback + vc.lines()
 
     def notify_style_update(self) -> None:
         # A theme change restyles the view: the cached lines hold the old default colours.
@@ -223,7 +257,14 @@ class TerminalView(ScrollView, can_focus=True):
             return Strip.blank(0, base)
         in_scrollback = len(self._scrollback)
         text = Text(no_wrap=True, overflow="crop")
-        if index < in_scrollback:
+        if self.mode != "screen":
+            if index >= len(self._mode_lines):
+                return Strip.blank(0, base)
+            line = self._mode_lines[index]
+            split = line.find("] ") + 1 if self.mode == "timestamps" else 8
+            text.append(line[:split], base + Style(dim=True))
+            text.append(line[split:], base)
+        elif index < in_scrollback:
             text.append(self._scrollback[index], base)
         elif index < in_scrollback + vc.size[1]:
             row = index - in_scrollback

@@ -275,7 +275,7 @@ class WiringScreen(JobForm[None]):
         index = self.query_one("#wiring", OptionList).highlighted
         return self.rows[index] if index is not None and index < len(self.rows) else None
 
-    def select(self, kind: str, key: str, member: str = "") -> None:
+    def highlight(self, kind: str, key: str, member: str = "") -> None:
         """Highlight a line (for tests and the app)."""
         keys = [(r.kind, r.key, r.member) for r in self.rows]
         self.query_one("#wiring", OptionList).highlighted = keys.index((kind, key, member))
@@ -286,7 +286,7 @@ class WiringScreen(JobForm[None]):
             return
         if row.kind == "member":
             member, mux_be = row.member, row.key
-            self.start_job(f"Detaching '{member}'…", lambda: self._detach(member, mux_be),
+            self.start_job(f"Detaching '{member}'…", lambda: self._detach_member(member, mux_be),
                            f"cancelled: '{member}' stays a member of '{mux_be}'")
         elif row.kind in ("device", "monitor"):
             what = f"device '{row.key}'" if row.kind == "device" else f"the monitor on '{row.key}'"
@@ -298,10 +298,10 @@ class WiringScreen(JobForm[None]):
 
     def _remove_later(self, row: Row) -> None:
         label = f"'{row.key}'" if row.kind == "device" else f"the monitor on '{row.key}'"
-        self.start_job(f"Removing {label}…", lambda: self._remove(row),
+        self.start_job(f"Removing {label}…", lambda: self._remove_row(row),
                        f"cancelled: {label} was not removed")
 
-    async def _remove(self, row: Row) -> None:
+    async def _remove_row(self, row: Row) -> None:
         if row.kind == "device":
             driver = self.session.devices.get(row.key).driver
             await self.session.devices.remove(row.key)
@@ -315,7 +315,7 @@ class WiringScreen(JobForm[None]):
             self.app.notify(f"Stopped the monitor on {row.key}")
         self.refresh_rows()
 
-    async def _detach(self, member: str, mux_be: str) -> None:
+    async def _detach_member(self, member: str, mux_be: str) -> None:
         self.session.chardevs.detach_member(member)
         self.app.notify(f"Detached {member} from {mux_be}; it stays, free to remove or attach")
         self.refresh_rows()

@@ -499,8 +499,9 @@ class BackendForm(JobForm[str]):
             widget = Choice([(c, c) for c in choices], prompt=f"(default: {_unset_text(info)})",
                             value=value or Select.NULL, allow_blank=not default, **options)
         else:
-            widget = Input(value=value, placeholder=_placeholder(info), classes="option", **options)
-        widget.add_class("option")
+            widget = Input(value=value, placeholder=_placeholder(info), **options)
+        if not isinstance(widget, Switch):  # a switch keeps its own small size
+            widget.add_class("option")
         return Field(info.name, widget, default)
 
     async def _port_row(self) -> list[Widget]:

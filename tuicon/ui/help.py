@@ -15,12 +15,14 @@ HELP = """\
 | key | action |
 |---|---|
 | `Tab` / `Shift+Tab`, arrows | move between panes |
-| `Enter` | on a vc pane: type into the console — every key goes to it |
+| `Enter` | on a console: type into it — every key goes to it; on a chardev no console shows: offers to open one on it |
 | `Ctrl+]` | stop typing, back to the panes |
-| `a` | add a chardev (any type; `mux-be-id` joins a mux-be) |
+| `O` | open a console: on a serial port (the detected ones listed), `unix:PATH`, `tcp:HOST:PORT` or `telnet:HOST:PORT`, as `tuicon TARGET` |
+| `a` | add a chardev: pick its type from the list, then its options (`mux-be-id` joins a mux-be) |
 | `c` | change (hot-swap) the selected chardev's backend |
-| `d` | remove the selected chardev (asks first) |
+| `d` | remove the selected chardev; if something uses it, says what is removed or detached first, then asks |
 | `w` | wire a bridge between two chardevs |
+| `W` | the wiring: devices and monitors (`d` removes), each mux-be's members (`d` detaches, `a` attaches a free chardev) |
 | `b` | send BREAK to the selected chardev's frontend |
 | `t` | toggle timestamps on a mux (`mux=on`) |
 | `s` | save the session as a profile |
@@ -30,7 +32,7 @@ HELP = """\
 | `Ctrl+P` | command palette: every action, by name |
 | `Ctrl+Z` | suspend tuicon, after asking: its consoles stop while it is stopped |
 | `?` | this help |
-| `q` | quit (asks while consoles are open) |
+| `q` | quit (asks only while a client is connected, a pty's peer is open or a console is typed into) |
 
 A pane shows the chardev's `filename`, `be_open` / `fe_open`, features,
 whether its connect is postponed, who uses it (for a mux, who has the

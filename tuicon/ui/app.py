@@ -359,6 +359,8 @@ class TuiconApp(App[int]):
         self.post_message(self.EngineChanged(event))
 
     async def on_tuicon_app_engine_changed(self, message: EngineChanged) -> None:
+        if self._session_closed or not self._running:
+            return  # the app is ending: its widgets may be gone already
         event = message.event
         if event.kind in ("added", "removed"):
             self._dirty_panes = True

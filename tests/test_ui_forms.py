@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Button, Input, OptionList, Select, Switch
 
 from tuicon.profiles import ProfileStore
-from tuicon.session import default_steps
+from tuicon.session import Session
 from tuicon.ui.app import Settings, TuiconApp
 from tuicon.ui.forms import BackendForm, ConfirmScreen, TypePicker, notice, type_rows
 from tuicon.ui.open_console import OpenConsoleForm, chardev_steps, renamed, without_clashes
@@ -308,20 +308,15 @@ async def test_a_console_for_a_mux_be_member_joins_its_mux_be(tmp_path):
         assert Path(log).parent == tmp_path / "logs"
 
 
-def test_without_clashes_keeps_free_ids():
-    class Fake:
-        class chardevs:  # noqa: N801
-            @staticmethod
-            def ids():
-                return ["x"]
-
-        class devices:  # noqa: N801
-            @staticmethod
-            def ids():
-                return []
-
-    steps = [("chardev", "mux-be,id=console"), ("chardev", "null,id=x")]
-    assert without_clashes(Fake, steps) == [("chardev", "mux-be,id=console"), ("chardev", "null,id=x2")]
+async def test_without_clashes_renames_only_what_is_taken():
+    session = Session()
+    try:
+        await session.apply([("chardev", "null,id=x")])
+        steps = [("chardev", "mux-be,id=console"), ("chardev", "null,id=x,mux-be-id=console")]
+        assert without_clashes(session, steps) == [
+            ("chardev", "mux-be,id=console"), ("chardev", "null,id=x2,mux-be-id=console")]
+    finally:
+        await session.close()
 
 
 # -- quit asks only when it matters ----------------------------------------------------------

@@ -126,6 +126,7 @@ def chardev_steps(session: Session, chardev_id: str, log: Path | None) -> list[S
     chardev = session.chardevs.get(chardev_id)
     taken = taken_ids(session)
     host = host_of(session, chardev_id)
+    bridged = host is None  # a new mux-be, bridged to the chardev
     steps: list[Step] = []
     if host is None:
         users = [fe.owner for fe in chardev.frontends()]
@@ -142,7 +143,7 @@ def chardev_steps(session: Session, chardev_id: str, log: Path | None) -> list[S
         log_id = unique_id(taken, f"{host.removesuffix('-console')}-log")
         steps.append(("chardev", f"file,id={escape_value(log_id)},path={escape_value(str(log))},"
                                  f"append=on,{member}"))
-    if host != host_of(session, chardev_id):  # a new mux-be: bridge the chardev into it
+    if bridged:
         bridge = unique_id(taken, f"{chardev_id}-bridge")
         steps.append(("device", f"bridge,id={escape_value(bridge)},chardev={escape_value(chardev_id)},"
                                 f"peer={escape_value(host)}"))

@@ -69,8 +69,9 @@ async def shoot(tmp: Path) -> None:
         await pilot.press("enter", *"hello tuicon", "enter", "ctrl+right_square_bracket")
         await pilot.pause(0.5)
         app.save_screenshot(str(OUT / "main.svg"))
-        await pilot.press("a", *"serial0")
-        app.screen.query_one("#type").value = "serial"
+        await pilot.press("a", "enter")  # the type picker starts on serial
+        await pilot.pause(0.3)
+        await pilot.press(*"serial0")
         await pilot.pause(0.3)
         app.save_screenshot(str(OUT / "add-form.svg"))
         await pilot.press("escape")

@@ -24,7 +24,7 @@ from textual.widgets import Input
 
 from tuicon.chardev import CharFrontend
 from tuicon.ui.app import DARK, LIGHT, THEMES_DIR, load_themes
-from tuicon.ui.forms import BackendForm
+from tuicon.ui.forms import BackendForm, TypePicker
 from tuicon.ui.theming import ANSI_NAMES, ThemeFileError, TuiconTheme
 
 from helpers import wait_until
@@ -188,6 +188,8 @@ async def test_the_side_column_edge_and_form_fields_stand_out(tmp_path, name):
         assert edge and contrast(colour, behind) >= MIN_BORDER_CONTRAST, \
             f"{name}: the side column's edge {colour.hex} on {behind.hex}"
         await pilot.press("a")
+        await wait_until(lambda: isinstance(app.screen, TypePicker), what="the type picker")
+        await pilot.press("enter")  # serial, the picker's first choice: a form of many fields
         await wait_until(lambda: isinstance(app.screen, BackendForm), what="the add form")
         await pilot.pause()
         fields = [field for field in app.screen.query(Input) if field is not app.focused]
@@ -214,7 +216,11 @@ def test_light_grid_with_a_typing_pane(snap_compare, tmp_path):
 def test_light_add_form(snap_compare, tmp_path):
     async def open_the_form(pilot) -> None:
         await started(pilot)
-        await pilot.press("a", *"r2")
+        await pilot.press("a")
+        await wait_until(lambda: isinstance(pilot.app.screen, TypePicker), what="the type picker")
+        pilot.app.screen.close("ringbuf")
+        await wait_until(lambda: isinstance(pilot.app.screen, BackendForm), what="the add form")
+        await pilot.press(*"r2")
         await pilot.pause()
 
     assert snap_compare(app_for(tmp_path, theme=LIGHT), terminal_size=MIDDLE, run_before=open_the_form)

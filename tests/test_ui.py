@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tuicon.profiles import ProfileStore
 from tuicon.ui.app import DARK, LIGHT, Settings, TuiconApp
-from tuicon.ui.forms import BackendForm, ConfirmScreen
+from tuicon.ui.forms import BackendForm, ConfirmScreen, TypePicker
 from tuicon.ui.help import HelpScreen
 from tuicon.ui.panes import ChardevPane
 
@@ -70,12 +70,22 @@ async def test_moving_between_panes(tmp_path):
         assert app.focused is pane(app, "screen")
 
 
+async def add_form(pilot, type_name: str) -> BackendForm:
+    """a, then the type picked in the picker; the form for it."""
+    app = pilot.app
+    await pilot.press("a")
+    assert isinstance(app.screen, TypePicker)
+    app.screen.close(type_name)
+    await wait_until(lambda: isinstance(app.screen, BackendForm), what="the add form")
+    form = app.screen
+    await wait_until(lambda: bool(form.query("#opt-logfile")), what="its options")
+    return form
+
+
 async def test_add_form_validates_and_adds(tmp_path):
     app = make_app(tmp_path)
     async with running(app) as pilot:
-        await pilot.press("a")
-        form = app.screen
-        assert isinstance(form, BackendForm)
+        form = await add_form(pilot, "ringbuf")
         await pilot.press(*"ring")  # a duplicate id
         await pilot.pause()
         assert "already exists" in str(form.query_one("#error").render())
@@ -88,10 +98,9 @@ async def test_add_form_validates_and_adds(tmp_path):
         await pilot.press("enter")  # submit
         assert isinstance(app.screen, BackendForm)  # refused: still open
         size.value = "1024"
-        mux_be = form.query_one("#opt-mux-be-id")
-        mux_be.value = "console"
+        form.query_one("#opt-mux-be-id").value = "console"
         await pilot.pause()
-        mux_be.focus()
+        size.focus()
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, BackendForm)
@@ -104,10 +113,8 @@ async def test_add_form_validates_and_adds(tmp_path):
 async def test_add_form_shows_the_engines_error(tmp_path):
     app = make_app(tmp_path)
     async with running(app) as pilot:
-        await pilot.press("a", *"f1")
-        form = app.screen
-        form.query_one("#type").value = "file"
-        await pilot.pause()
+        form = await add_form(pilot, "file")
+        await pilot.press(*"f1")
         path = form.query_one("#opt-path")
         path.value = str(tmp_path / "no" / "such" / "dir")
         await pilot.pause()
@@ -137,7 +144,7 @@ async def test_swap_form_starts_from_the_current_options(tmp_path):
         assert not isinstance(app.screen, BackendForm)
 
 
-async def test_remove_asks_and_explains_refusals(tmp_path):
+async def test_remove_asks_and_frees_what_is_in_use_first(tmp_path):
     app = make_app(tmp_path)
     async with running(app) as pilot:
         pane(app, "spare").focus()
@@ -150,11 +157,14 @@ async def test_remove_asks_and_explains_refusals(tmp_path):
         assert "spare" not in app.session.chardevs
         await wait_until(lambda: app.pane_for("spare") is None, what="pane gone")
         pane(app, "ring").focus()
-        await pilot.press("d", "y")
-        await pilot.pause()
+        await pilot.press("d")
+        assert "first: detach 'ring' from mux-be 'console'" in app.screen.question
+        await pilot.press("n")
         assert "ring" in app.session.chardevs
-        messages = [n.message for n in app._notifications]
-        assert any("is busy: it is used by mux-be 'console'" in m for m in messages)
+        await pilot.press("d", "y")
+        await wait_until(lambda: "ring" not in app.session.chardevs, what="ring detached and removed")
+        assert [m["id"] for m in app.session.chardevs.info(
+            app.session.chardevs.get("console")).extra["members"]] == ["screen"]
 
 
 async def test_break_timestamps_bridge_and_help(tmp_path):
@@ -211,10 +221,8 @@ async def test_save_open_theme_and_quit(tmp_path):
         await pilot.click("#ok")
         await wait_until(lambda: "temp" not in app.session.chardevs and "ring" in app.session.chardevs,
                          what="profile opened")
-        await pilot.press("q")
-        assert isinstance(app.screen, ConfirmScreen)  # consoles are open
-        await pilot.press("y")
-        await pilot.pause()
+        await pilot.press("q")  # open consoles, but nobody connected: no question
+        await wait_until(lambda: app.return_code is not None, what="the app gone")
     assert app.return_code == 0
     last = ProfileStore(tmp_path / "profiles").load_last_session()
     assert ("chardev", "ringbuf,id=ring,size=4096,mux-be-id=console") in last.steps

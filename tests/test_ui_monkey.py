@@ -161,6 +161,8 @@ async def test_thousands_of_random_keys(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # files the monkey names land here
     rng = random.Random(SEED)
     app = make_app(tmp_path, STEPS, app_class=MonkeyApp)
+    app.console_log_directory = tmp_path / "logs"  # Enter on a chardev opens a console with a log
+    app.serial_ports = lambda: []  # never a real port
     started = time.process_time()
     async with running(app, (80, 24)) as pilot:
         for burst in range(KEY_COUNT // BURST):

@@ -14,11 +14,11 @@ import socket
 from pathlib import Path
 
 from qemu.qmp import QMPClient
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input, Select, Switch
 
 from tuicon.cli import build_parser, steps_from_args
 from tuicon.ui.app import TuiconApp
-from tuicon.ui.forms import BackendForm, BridgeForm, ConfirmScreen, NameForm
+from tuicon.ui.forms import BackendForm, BridgeForm, ConfirmScreen, NameForm, TypePicker
 from tuicon.ui.help import HelpScreen
 from tuicon.ui.panes import pane_widget_id
 
@@ -58,14 +58,16 @@ def error_text(screen) -> str:
 async def fill_add_form(pilot, chardev_id: str, type_name: str = "ringbuf", **options: str) -> BackendForm:
     app = pilot.app
     await pilot.press("a")
+    await wait_until(lambda: isinstance(app.screen, TypePicker), what="the type picker")
+    app.screen.close(type_name)
     await wait_until(lambda: isinstance(app.screen, BackendForm), what="the add form")
     form = app.screen
-    form.query_one("#chardev-id", Input).value = chardev_id
-    form.query_one("#type", Select).value = type_name
-    await pilot.pause()
     await wait_until(lambda: bool(form.query("#opt-logfile")), what="the type's options")
+    form.query_one("#chardev-id", Input).value = chardev_id
+    await pilot.pause()
     for name, value in options.items():
-        form.query_one(f"#opt-{name}", Input).value = value
+        control = form.query_one(f"#opt-{name}")
+        control.value = value == "on" if isinstance(control, Switch) else value
     await pilot.pause()
     return form
 

@@ -100,7 +100,10 @@ def test_a_notification_and_the_note_under_the_console(snap_compare, tmp_path, m
 def test_add_form_with_a_validation_error(snap_compare, tmp_path):
     async def fill(pilot) -> None:
         await started(pilot)
-        await pilot.press("a", *"r2")
+        await pilot.press("a")
+        pilot.app.screen.close("ringbuf")  # the type picker (its own snapshot in test_ui_forms)
+        await wait_until(lambda: bool(pilot.app.screen.query("#opt-size")), what="the form")
+        await pilot.press(*"r2")
         pilot.app.screen.query_one("#opt-size").value = "1000"
         await pilot.pause()
 
@@ -110,3 +113,32 @@ def test_add_form_with_a_validation_error(snap_compare, tmp_path):
 def test_help_screen(snap_compare, tmp_path):
     assert snap_compare(app_for(tmp_path), terminal_size=MIDDLE, press=["question_mark"],
                         run_before=started)
+
+
+def test_the_demo_first_screen(snap_compare, tmp_path, monkeypatch):
+    """Plain ``tuicon``'s first screen: the demo board at its prompt, the line saying how to type.
+
+    The share listens on a free port, different each run: the board is told
+    ``127.0.0.1 PORT`` for it; the log is under a HOME of the test's own, so
+    it reads ``~/.local/state/tuicon/log/console.log`` as on a real first run.
+    """
+    from tuicon.devices import demo_board
+    from tuicon.session import default_steps
+
+    real_where = demo_board.where
+    monkeypatch.setattr(demo_board, "where", lambda chardevs, chardev_id: "127.0.0.1 PORT"
+                        if chardev_id == "share" else real_where(chardevs, chardev_id))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    log = tmp_path / ".local" / "state" / "tuicon" / "log" / "console.log"
+    log.parent.mkdir(parents=True)
+
+    async def booted(pilot) -> None:
+        await started(pilot)
+        app = pilot.app
+        board = app.session.devices.get("board")
+        await wait_until(lambda: board.state == "shell", what="the prompt")
+        await app.session.chardevs.get("screen").idle()
+        app.main.tick()  # the byte counters as they are now, not at the last event
+        await pilot.pause(0.2)
+
+    assert snap_compare(app_for(tmp_path, default_steps(log)), terminal_size=MIDDLE, run_before=booted)

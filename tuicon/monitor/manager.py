@@ -179,6 +179,15 @@ class MonitorManager:
     def query(self) -> list[dict[str, str]]:
         return [{"chardev": m.chardev_id, "mode": m.mode} for m in self.monitors]
 
+    async def remove(self, monitor: Monitor) -> None:
+        """Stop one monitor and free its chardev (the UI's devices list removes it)."""
+        self.monitors.remove(monitor)
+        self._options.pop(monitor, None)
+        chardev = monitor.fe.chardev
+        if isinstance(chardev, MuxChardev):
+            chardev.set_local_only(monitor.fe, False)
+        await monitor.close()
+
     async def close(self) -> None:
         while self.monitors:
             monitor = self.monitors.pop()

@@ -37,24 +37,27 @@ from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, active_worker
 
+from .. import targets
 from ..chardev import ChardevError
 from ..chardev.manager import ManagerEvent
 from ..chardev.options import shown
 from ..profiles import ProfileError, ProfileStore, profile_of
-from ..session import Session, Step, make_private_directory, state_directory
-from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, Progress, note,
-                    run_job, worker_busy)
+from ..session import Session, Step, default_log_path, make_private_directory, state_directory
+from .forms import (BackendForm, BridgeForm, ConfirmScreen, EngineProgress, NameForm, PortRows, Progress,
+                    TypePicker, note, run_job, worker_busy)
 from .clients_screen import ClientsScreen
 from .footer import KeysFooter
 from .goto import GoToChardev
 from .help import HelpScreen
 from .main_view import VIEWS, MainView
+from .open_console import Opened, OpenConsoleForm
 from .panes import ChardevPane
 from .serial_form import SerialForm
 from .settings import Settings
 from .status import event_text
 from .theming import TuiconTheme, ansi_theme_for, read_theme
 from .wiring import console_of
+from .wiring_screen import WiringScreen, removal_plan, run_plan
 
 SYNC_SECONDS = 0.05
 """Additions and removals within this are shown together."""
@@ -63,10 +66,12 @@ ANY_SCREEN_ACTIONS = {"quit", "help_quit", "command_palette", "suspend_process"}
 TOASTED = ("opened", "closed", "changed", "error", "members")
 """Engine events worth a notification (the rest only redraw)."""
 PALETTE = {
+    "open_console": ("Open a console", "O: on a serial port or a socket, as `tuicon TARGET`"),
     "add": ("Add a chardev", "a: pick a backend type and its options"),
     "change": ("Swap the selected chardev's backend", "c: hot-swap, the frontend stays"),
-    "remove": ("Remove the selected chardev", "d: asks first; refused while in use"),
+    "remove": ("Remove the selected chardev", "d: asks first, saying what it frees first"),
     "bridge": ("Wire a bridge", "w: join two chardevs both ways"),
+    "wiring": ("Edit the wiring", "W: devices and monitors (remove), mux-be members (detach, attach)"),
     "send_break": ("Send BREAK", "b: to the selected chardev's frontend"),
     "timestamps": ("Toggle timestamps", "t: on the selected mux"),
     "save_profile": ("Save the session as a profile", "s"),
@@ -156,6 +161,8 @@ class TuiconApp(App[int]):
         Binding("c", "change", "Swap"),
         Binding("d", "remove", "Remove"),
         Binding("w", "bridge", "Bridge"),
+        Binding("O", "open_console", "Console", show=False),
+        Binding("W", "wiring", "Wiring", show=False),
         Binding("b", "send_break", "Break", show=False),
         Binding("m", "display_mode", "Mode", show=False),
         Binding("k", "clients", "Clients", show=False),
@@ -372,6 +379,8 @@ class TuiconApp(App[int]):
         self.post_message(self.EngineChanged(event))
 
     async def on_tuicon_app_engine_changed(self, message: EngineChanged) -> None:
+        if self._session_closed or not self._running:
+            return  # the app is ending: its widgets may be gone already
         event = message.event
         if event.kind in ("added", "removed"):
             self._schedule_sync()
@@ -428,10 +437,47 @@ class TuiconApp(App[int]):
 
     # -- actions -------------------------------------------------------------------------
 
+    serial_ports: PortRows = staticmethod(targets.port_rows)
+    """The detected serial ports the forms offer (tests give their own)."""
+    console_log_directory: Path | None = None
+    """Where a console opened from the app logs by default (None: tuicon's state directory)."""
+
     def action_type(self) -> None:
-        if not self.main.start_typing():
-            self.notify("Enter types into a console (a vc); select one with Tab",
-                        severity="warning")
+        if self.main.start_typing():
+            return
+        chardev_id = self.selected()
+        if chardev_id is not None and chardev_id in self.session.chardevs \
+                and console_of(self.session, chardev_id) is None:
+            self.open_console(chardev_id)  # not shown anywhere: offer a console on it
+            return
+        self.notify("Enter types into a console (a vc); select one with Tab",
+                    severity="warning")
+
+    def action_open_console(self) -> None:
+        self.open_console(None)
+
+    def open_console(self, chardev_id: str | None) -> None:
+        """Ask for a TARGET (or, on ``chardev_id``, only the log) and build a console."""
+        directory = self.console_log_directory or default_log_path().parent
+        form = OpenConsoleForm(self.session, chardev_id=chardev_id, log_directory=directory,
+                               ports=self.serial_ports)
+        self.push_screen(form, self._console_opened)
+
+    def _console_opened(self, opened: Opened | None) -> None:
+        if opened is None:
+            return
+        self.notify(opened.text)
+        if self.main.view == "grid":
+            self.main.view = "console"
+        self.call_after_refresh(self._show_console, opened.vc_id)
+
+    def _show_console(self, vc_id: str) -> None:
+        if vc_id in self.session.chardevs:
+            self.main.select(vc_id)
+            self.main.terminal.focus()
+
+    def action_wiring(self) -> None:
+        self.push_screen(WiringScreen(self.session))
 
     def action_toggle_view(self) -> None:
         self.main.toggle_view()
@@ -459,7 +505,12 @@ class TuiconApp(App[int]):
         self.main.sidebar.open_filter()
 
     def action_add(self) -> None:
-        self.push_screen(BackendForm(self.session), self._after_form)
+        def picked(type_name: str | None) -> None:
+            if type_name:
+                self.push_screen(BackendForm(self.session, type_name=type_name,
+                                             ports=self.serial_ports), self._after_form)
+
+        self.push_screen(TypePicker(self.session.chardevs.registry), picked)
 
     def action_change(self) -> None:
         chardev_id = self.selected()
@@ -471,20 +522,26 @@ class TuiconApp(App[int]):
             self.notify("For mux or hub device hotswap is not supported yet: swap its members",
                         severity="error")
             return
-        self.push_screen(BackendForm(self.session, chardev_id=chardev_id), self._after_form)
+        self.push_screen(BackendForm(self.session, chardev_id=chardev_id, ports=self.serial_ports),
+                         self._after_form)
 
     def _after_form(self, result: str | None) -> None:
         if result:
-            self.notify(f"done: {result}")
+            self.notify(result)  # the form's notice, in plain words
 
     def action_bridge(self) -> None:
         self.push_screen(BridgeForm(self.session, self.selected()),
-                         lambda device: device and self.notify(f"bridge '{device}' wired"))
+                         lambda device: device and self.notify(f"Wired bridge {device}"))
 
     def action_remove(self) -> None:
         chardev_id = self.selected()
-        if chardev_id is None:
+        if chardev_id is None or chardev_id not in self.session.chardevs:
             self.notify("Select the pane of the chardev to remove first", severity="warning")
+            return
+        plan = removal_plan(self.session, chardev_id)
+        if plan.blocked:
+            self.notify(f"'{chardev_id}' is used by {', '.join(plan.blocked)}, which tuicon cannot"
+                        " take away from here", title="Not removed", severity="error", timeout=8)
             return
 
         def answered(yes: bool | None) -> None:
@@ -492,18 +549,20 @@ class TuiconApp(App[int]):
                 self.start_job(f"Removing '{chardev_id}'…", lambda: self._remove(chardev_id),
                                f"cancelled: '{chardev_id}' was not removed")
 
-        self.ask(f"Remove chardev '{chardev_id}'?", answered)
+        question = f"Remove chardev '{chardev_id}'?"
+        if plan.first:
+            question += (f" It is in use, so first: {'; '.join(a.text for a in plan.first)};"
+                         " then it is removed.")
+        self.ask(question, answered)
 
     async def _remove(self, chardev_id: str) -> None:
-        chardev = self.session.chardevs.find(chardev_id)
-        users = ", ".join(fe.owner for fe in chardev.frontends()) if chardev else ""
-        try:
-            await self.session.chardevs.remove(chardev_id)
-        except ChardevError as err:
-            self.notify(f"{err}: it is used by {users}; remove or detach that first",
-                        title="Not removed", severity="error", timeout=8)
-            return
-        self.notify(f"removed '{chardev_id}'")
+        """Free ``chardev_id`` as the question said (planned again: the wiring may have moved), then remove it."""
+        plan = removal_plan(self.session, chardev_id)
+        if plan.blocked:
+            raise ChardevError(f"'{chardev_id}' is used by {', '.join(plan.blocked)} now; not removed")
+        await run_plan(plan)
+        before = f" (first: {'; '.join(a.text for a in plan.first)})" if plan.first else ""
+        self.notify(f"Removed {chardev_id}{before}")
 
     def action_send_break(self) -> None:
         chardev_id = self.selected()
@@ -620,7 +679,22 @@ class TuiconApp(App[int]):
             self.push_screen("help")
 
     def open_consoles(self) -> list[str]:
+        """Chardevs whose backend is open (Ctrl+Z stops every one of them)."""
         return [i.label for i in self.session.chardevs.query() if i.be_open]
+
+    def quit_reasons(self) -> list[str]:
+        """Why quitting would cut someone off: a connected client, a pty's peer, typing."""
+        reasons = []
+        if self.main.terminal.typing or self.typing():
+            reasons.append("a console is being typed into")
+        for info in self.session.chardevs.query():
+            clients = info.extra.get("clients") or []
+            if info.type == "socket" and info.extra.get("server") and clients:
+                reasons.append(f"{info.label} has {len(clients)} client{'s' * (len(clients) > 1)}"
+                               " connected")
+            elif info.type == "pty" and info.be_open:
+                reasons.append(f"{info.label}: a program has {info.extra.get('device', 'the pty')} open")
+        return reasons
 
     def _consoles_text(self) -> str:
         names = self.open_consoles()
@@ -628,12 +702,15 @@ class TuiconApp(App[int]):
                 f"{', ...' if len(names) > 4 else ''})")
 
     async def action_quit(self, confirmed: bool = False) -> None:
-        if self.open_consoles() and not confirmed:
+        """Quit; ask first only if it cuts someone off (an open vc or log file does not count)."""
+        reasons = [] if confirmed else self.quit_reasons()
+        if reasons:
             async def answered(yes: bool | None) -> None:
                 if yes:
                     await self.quit_now()
 
-            self.ask(f"Quit? {self._consoles_text()}", answered)
+            more = f" and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+            self.ask(f"Quit? {'; '.join(reasons[:3])}{more}: quitting disconnects them", answered)
             return
         await self.quit_now()
 

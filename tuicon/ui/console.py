@@ -88,9 +88,11 @@ class ConsoleArea(Widget):
         self.set_class(console is None, "empty")
         if console is None:
             what = f"'{selected}' is not shown in any console." if selected else "No console."
+            hint = ("Enter opens a console on it (a vc, and a log, joined to it)."
+                    if selected else "O opens a console on a serial port or a socket.")
             self.query_one("#nothing", Static).update(
-                f"{what}\n\nA console is a vc: add one with 'a' (type vc), or wire this chardev"
-                " to a mux-be that has one.")
+                f"{what}\n\n{hint}\nA console is a vc: O opens one on a serial port or a socket,"
+                " 'a' adds any chardev (type vc), W edits the wiring.")
         self.refresh_title()
         self.refresh_notes()
 

@@ -1,9 +1,10 @@
-"""Forms: add or swap a backend, wire a bridge, confirm, save or open a profile.
+"""Forms: pick a type, add or swap a backend, wire a bridge, confirm, save or open a profile.
 
 Every form only builds a request; it runs through the session's managers,
 exactly as QMP would, in a Textual worker: the form stays usable, shows
 what is going on (a server waiting for its client says so), and Escape
-cancels it.  The engine's error is shown inline.
+cancels it.  The engine's error is shown inline, once the user touched
+the field it is about or tried to submit: a new form never opens in red.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, LoadingIndicator, Select, Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, LoadingIndicator, OptionList, Select, Static, Switch
 from textual.widgets._select import SelectCurrent, SelectOverlay
+from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from ..chardev import ChardevError
-from ..chardev.options import COMMON_OPTIONS, Kind, OptionInfo, describe, escape_value, split_option_string
+from ..chardev import ChardevError, InvalidOption
+from ..chardev.options import (COMMON_OPTIONS, ChardevSpec, Kind, OptionInfo, describe, escape_value,
+                               format_value, split_option_string)
+from ..chardev.registry import BackendRegistry
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -218,12 +225,14 @@ class JobForm(Modal[ResultT]):
                                    exclusive=True, exit_on_error=False)
 
     async def _job(self, text: str, work: Callable[[], Awaitable[Any]], cancelled: str) -> None:
-        ok = self.query_one("#ok", Button)
-        ok.disabled = True
+        buttons = list(self.query("#ok").results(Button))  # a screen without OK has none to disable
+        for ok in buttons:
+            ok.disabled = True
         try:
             await run_job(self.query_one(Progress), text, work, self.show_error, cancelled)
         finally:
-            ok.disabled = False
+            for ok in buttons:
+                ok.disabled = False
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -233,101 +242,343 @@ class JobForm(Modal[ResultT]):
         self.close(None)
 
 
-class BackendForm(JobForm[str]):
-    """Pick a type, fill in exactly that type's options; validated as you type.
+# -- the add / swap form -------------------------------------------------------------------
 
-    Dismissed with the ``-chardev`` text once the engine accepted it.
+PortRows = Callable[[], list[tuple[str, ...]]]
+"""The detected serial ports, as :func:`tuicon.targets.port_rows` gives them:
+(by-id name, device, description, USB ids)."""
+
+NOUNS = {"serial": "serial port", "udp": "UDP socket", "null": "null chardev", "file": "file"}
+"""How a success notice names a type (the rest by their type name)."""
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """One line of the type picker."""
+
+    name: str
+    summary: str
+    aliases: tuple[str, ...]
+
+
+def type_rows(registry: BackendRegistry) -> list[TypeRow]:
+    """Every type a user adds by hand, with its one-line summary; aliases folded into their type."""
+    classes: dict[str, Any] = {}
+    aliases: dict[str, list[str]] = {}
+    for name in registry.names():
+        cls = registry.backend_class(name)
+        classes[cls.type_name] = cls
+        if name != cls.type_name:
+            aliases.setdefault(cls.type_name, []).append(name)
+    return [TypeRow(name, classes[name].summary, tuple(sorted(aliases.get(name, []))))
+            for name in sorted(classes) if name not in HIDDEN_TYPES]
+
+
+def port_choices(rows: list[tuple[str, ...]], by_id_dir: str = "/dev/serial/by-id") -> list[tuple[str, str]]:
+    """(label, path) for each detected port; a by-id link is preferred (it follows replugs)."""
+    choices = []
+    for by_id, device, description, usb in rows:
+        label = "  ".join(part for part in (device, description, usb) if part)
+        choices.append((label, f"{by_id_dir}/{by_id}" if by_id else device))
+    return choices
+
+
+async def detected_ports(source: PortRows | None) -> list[tuple[str, ...]]:
+    """The ports ``source`` lists, read off the event loop; none if it cannot list them."""
+    if source is None:
+        return []
+    try:
+        return list(await asyncio.to_thread(source))
+    except (OSError, ImportError) as err:
+        log.info("no serial port list: %s", err)
+        return []
+
+
+def notice(spec: ChardevSpec, result: dict[str, Any], *, swapped: bool = False) -> str:
+    """A success in plain words: ``Added serial port ser0 on /dev/ttyUSB0``."""
+    what = f"{NOUNS.get(spec.type, spec.type)}"
+    where = result.get("pty") or _where(spec)
+    text = f"Swapped '{spec.id}' to a {what}" if swapped else f"Added {what} {spec.id}"
+    if where:
+        text += f" on {where}"
+    if spec.common.mux_be_id:
+        text += f", a member of {spec.common.mux_be_id}"
+    if spec.common.mux:
+        text += f" (shared: mux {spec.id} on {spec.id}-base)"
+    return text
+
+
+def _where(spec: ChardevSpec) -> str:
+    options = spec.options
+    path = getattr(options, "path", None)
+    if spec.type == "socket":
+        address = f"unix:{path}" if path else f"{options.host or '127.0.0.1'}:{options.port}"
+        return f"{address} ({'server' if options.server else 'client'})"
+    if spec.type == "udp":
+        return f"{options.host}:{options.port}"
+    return str(path) if path else ""
+
+
+@dataclass
+class Field:
+    """One control of the form and the values that decide whether it is written out."""
+
+    name: str
+    widget: Widget
+    default: str
+    """The text that means "leave the option out" ("" for an option without a default)."""
+    initial: str = ""
+
+    def text(self) -> str:
+        widget = self.widget
+        if isinstance(widget, Switch):
+            return "on" if widget.value else "off"
+        if isinstance(widget, Select):
+            return "" if widget.value is Select.NULL else str(widget.value)
+        assert isinstance(widget, Input)
+        return widget.value.strip()
+
+
+TRUE_WORDS = ("on", "yes", "true", "y")
+
+
+class TypePicker(Modal[str]):
+    """Every backend type with what it is for; Enter picks one."""
+
+    DEFAULT_CSS = """
+    TypePicker { align: center middle; }
+    TypePicker #picker { width: 100; max-width: 100%; height: auto; max-height: 90%;
+                         border: round $primary; background: $surface; padding: 1 2; }
+    TypePicker #types { height: auto; max-height: 20; }
+    TypePicker .hint { color: $text-muted; padding-top: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, registry: BackendRegistry, current: str = "serial",
+                 title: str = "Add a chardev: what kind?") -> None:
+        super().__init__()
+        self.rows = type_rows(registry)
+        self.current = current
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        width = max(len(row.name) for row in self.rows) + 2
+        options = []
+        for row in self.rows:
+            text = Text(no_wrap=True, overflow="ellipsis")
+            text.append(row.name.ljust(width), style="bold")
+            text.append(row.summary)
+            if row.aliases:
+                text.append(f"  (also {', '.join(row.aliases)})", style="dim")
+            options.append(Option(text, id=row.name))
+        with Vertical(id="picker"):
+            yield Label(self.title_text, classes="form-title")
+            yield OptionList(*options, id="types")
+            yield Static("↑/↓ choose · Enter: fill in its options · Escape: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        types = self.query_one("#types", OptionList)
+        names = [row.name for row in self.rows]
+        types.highlighted = names.index(self.current) if self.current in names else 0
+        types.focus()
+
+    @on(OptionList.OptionSelected, "#types")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.close(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.close(None)
+
+
+class BackendForm(JobForm[str]):
+    """Fill in exactly one type's options, as controls; checked by the engine's own parser.
+
+    Switches for on/off options, selects for the ones with a fixed set of
+    values and for ``mux-be-id`` (the mux-bes that exist), the detected ports
+    for a serial ``path``, defaults shown as values.  A problem is shown once
+    the user touched the field it is about, or tried to submit.  Dismissed with
+    the success notice once the engine accepted it.
     """
 
-    def __init__(self, session: Session, *, chardev_id: str | None = None) -> None:
+    DEFAULT_CSS = """
+    BackendForm .type-summary { width: 1fr; height: 3; padding: 1 0 0 2; color: $text-muted; }
+    BackendForm .ports-hint { color: $text-muted; padding: 0 0 1 14; }
+    """
+
+    def __init__(self, session: Session, *, chardev_id: str | None = None,
+                 type_name: str = "ringbuf", ports: PortRows | None = None) -> None:
         super().__init__()
         self.session = session
         self.swap_id = chardev_id  # None: add a new chardev
+        self.ports = ports
         self.initial: dict[str, str] = {}
-        self.initial_type = "ringbuf"
+        self.initial_type = self.type_name = type_name
         if chardev_id is not None:
             spec = session.chardevs.get(chardev_id).spec
             head, *rest = split_option_string(spec.to_cli())
-            self.initial_type = head[0]
+            self.initial_type = self.type_name = head[0]
             self.initial = {k: v or "" for k, v in rest if k != "id" and "." not in k}
+        self.fields: dict[str, Field] = {}
+        self._touched: set[str] = set()
+        self._submitted = False
+        self._port_rows: list[tuple[str, ...]] | None = None
 
     def compose(self) -> ComposeResult:
-        types = [t for t in self.session.chardevs.registry.names() if t not in HIDDEN_TYPES]
         title = f"Swap the backend of '{self.swap_id}'" if self.swap_id else "Add a chardev"
         with Vertical(id="form"):
             yield Label(title, classes="form-title")
             if self.swap_id is None:
-                yield Input(placeholder="id (required)", id="chardev-id")
-            yield Choice([(t, t) for t in types], value=self.initial_type, allow_blank=False,
-                         id="type")
+                with Horizontal(classes="option-row"):
+                    yield Label("id", classes="option-name")
+                    yield Input(placeholder="a name for it (required): ser0, console, log",
+                                id="chardev-id", classes="option")
+            with Horizontal(classes="option-row"):
+                yield Label("type", classes="option-name")
+                yield Button(self.type_name, id="type", tooltip="pick another type")
+                yield Static("", id="summary", classes="type-summary")
             yield VerticalScroll(id="options")
             yield from self.form_buttons("Add" if self.swap_id is None else "Swap")
 
     async def on_mount(self) -> None:
-        await self._show_options(self.initial_type)
+        await self.set_type(self.type_name)
         self.query_one("#chardev-id" if self.swap_id is None else "#type").focus()
 
-    @on(Select.Changed, "#type")
-    async def _type_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL:
-            return
-        await self._show_options(str(event.value))
-        self.validate()
+    @on(Button.Pressed, "#type")
+    def _pick_type(self) -> None:
+        async def picked(type_name: str | None) -> None:
+            if type_name:
+                await self.set_type(type_name)
 
-    async def _show_options(self, type_name: str) -> None:
+        self.app.push_screen(TypePicker(self.session.chardevs.registry, self.type_name,
+                                        "Which type?"), picked)
+
+    async def set_type(self, type_name: str) -> None:
+        """Show ``type_name``'s options (a swap starts from the chardev's own values)."""
+        registry = self.session.chardevs.registry
+        self.type_name = type_name
+        self.query_one("#type", Button).label = self.type_name
+        self.query_one("#summary", Static).update(registry.backend_class(type_name).summary)
         box = self.query_one("#options", VerticalScroll)
         await box.remove_children()
-        table = describe(self.session.chardevs.registry.options_class(type_name)) + COMMON_OPTIONS
+        self.fields = {}
+        table = describe(registry.options_class(type_name)) + COMMON_OPTIONS
         rows = []
         for info in table:
             if info.kind is Kind.STRLIST or (self.swap_id and info.name in ("mux", "mux-be-id")):
                 continue
-            field = Input(value=self.initial.get(info.name, "") if type_name == self.initial_type else "",
-                          placeholder=_placeholder(info), id=f"opt-{info.name}",
-                          classes="option", tooltip=info.help)
-            field.option_name = info.name  # type: ignore[attr-defined]
-            rows.append(Horizontal(Label(info.name, classes="option-name"), field, classes="option-row"))
+            initial = self.initial.get(info.name) if type_name == self.initial_type else None
+            field = self._field(info, initial)
+            self.fields[info.name] = field
+            rows.append(Horizontal(Label(info.name, classes="option-name"), field.widget,
+                                   classes="option-row"))
+            if info.name == "path" and self.type_name == "serial":
+                rows.extend(await self._port_row())
         await box.mount_all(rows)
+        for field in self.fields.values():
+            field.initial = field.text()
+        self.validate()
+
+    def _field(self, info: OptionInfo, initial: str | None) -> Field:
+        default = "" if info.required or info.default is None else format_value(info.kind, info.default)
+        value = default if initial is None else initial
+        options = {"id": f"opt-{info.name}", "tooltip": info.help}
+        widget: Widget
+        if info.name == "mux-be-id":
+            ids = [i for i in self.session.chardevs.ids()
+                   if self.session.chardevs.get(i).type_name == "mux-be"]
+            if value and value not in ids:
+                ids.append(value)
+            widget = Choice([(i, i) for i in ids], prompt="(none: not a member)",
+                            value=value or Select.NULL, **options)
+        elif info.kind is Kind.BOOL and isinstance(info.default, bool):
+            widget = Switch(value=value.lower() in TRUE_WORDS, **options)
+        elif info.kind is Kind.BOOL or info.choices:
+            choices = list(info.choices or ("on", "off"))
+            if value and value not in choices:
+                choices.append(value)
+            widget = Choice([(c, c) for c in choices], prompt=f"(default: {_unset_text(info)})",
+                            value=value or Select.NULL, allow_blank=not default, **options)
+        else:
+            widget = Input(value=value, placeholder=_placeholder(info), **options)
+        if not isinstance(widget, Switch):  # a switch keeps its own small size
+            widget.add_class("option")
+        return Field(info.name, widget, default)
+
+    async def _port_row(self) -> list[Widget]:
+        """Under a serial ``path``: the ports detected now, to pick one from."""
+        if self._port_rows is None:
+            self._port_rows = await detected_ports(self.ports)
+        choices = port_choices(self._port_rows)
+        if not choices:
+            return [Static("no serial ports detected: type the path", classes="ports-hint")]
+        picker = Choice(choices, prompt=f"pick one of the {len(choices)} detected ports",
+                        id="ports", classes="option")
+        return [Horizontal(Label("detected", classes="option-name"), picker, classes="option-row")]
+
+    @on(Select.Changed, "#ports")
+    def _port_picked(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.query_one("#opt-path", Input).value = str(event.value)
 
     def new_id(self) -> str:
         return self.query_one("#chardev-id", Input).value.strip()
 
     def cli_text(self) -> str:
-        """The form as a ``-chardev`` argument."""
-        parts = [str(self.query_one("#type", Select).value)]
+        """The form as a ``-chardev`` argument (values equal to the default are left out)."""
+        parts = [self.type_name]
         if self.swap_id is None:
             parts.append(f"id={escape_value(self.new_id())}")
-        for field in self.query(".option").results(Input):
-            value = field.value.strip()
-            if value:
-                parts.append(f"{field.option_name}={escape_value(value)}")  # type: ignore[attr-defined]
+        for field in self.fields.values():
+            value = field.text()
+            if value and value != field.default:
+                parts.append(f"{field.name}={escape_value(value)}")
         return ",".join(parts)
 
-    def validate(self) -> bool:
-        """Check the form with the engine's own parser; show the first problem."""
+    def problem(self) -> ChardevError | None:
+        """What the engine's own parser says is wrong with the form now (None: nothing)."""
         try:
             if self.swap_id is None:
                 new_id = self.new_id()
                 if not new_id:
-                    raise ChardevError("id: required")
+                    raise InvalidOption("id: required (a name for the new chardev)", option="id")
                 if new_id in self.session.chardevs:
-                    raise ChardevError(f"Chardev with id '{new_id}' already exists")
+                    raise InvalidOption(f"Chardev with id '{new_id}' already exists", option="id")
             self.session.chardevs.parse(self.swap_id, self.cli_text())
         except ChardevError as err:
-            self.show_error(str(err))
-            return False
-        self.show_error("")
-        return True
+            return err
+        return None
+
+    def validate(self) -> bool:
+        """Check the form; show its problem if the user touched that field or submitted."""
+        err = self.problem()
+        if err is None:
+            self.show_error("")
+            return True
+        option = getattr(err, "option", None)
+        seen = self._submitted or (option in self._touched if option else bool(self._touched))
+        self.show_error(str(err) if seen else "")
+        return False
 
     @on(Input.Changed)
-    def _changed(self) -> None:
+    @on(Switch.Changed)
+    @on(Select.Changed)
+    def _changed(self, event: Input.Changed | Switch.Changed | Select.Changed) -> None:
+        widget = event.control if isinstance(event, (Input.Changed, Select.Changed)) else event.switch
+        name = "id" if widget.id == "chardev-id" else next(
+            (f.name for f in self.fields.values() if f.widget is widget), None)
+        field = self.fields.get(name or "")
+        if name == "id" or (field is not None and field.text() != field.initial):
+            self._touched.add(str(name))
         if not self.busy:  # the error line belongs to the running job meanwhile
             self.validate()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        if self.busy or not self.validate():
+        if self.busy:
+            return
+        self._submitted = True
+        if not self.validate():
             return
         text = self.cli_text()
         if self.swap_id is None:
@@ -338,18 +589,27 @@ class BackendForm(JobForm[str]):
                            f"cancelled: '{self.swap_id}' keeps its backend")
 
     async def _apply(self, text: str) -> None:
+        spec = self.session.chardevs.parse(self.swap_id, text)
         if self.swap_id is None:
             result = await self.session.chardevs.add(None, text)
         else:
             result = await self.session.chardevs.change(self.swap_id, text)
-        if "pty" in result:
-            self.app.notify(f"pty at {result['pty']}")
-        self.close(text)
+        self.close(notice(spec, result, swapped=self.swap_id is not None))
+
+
+def _unset_text(info: OptionInfo) -> str:
+    """What leaving an option without a default out means (from its help: ``unset: ...``)."""
+    _, found, rest = info.help.partition("unset: ")
+    return rest.strip() if found else "unset"
 
 
 def _placeholder(info: OptionInfo) -> str:
     kind = "|".join(info.choices) if info.choices else info.kind.value
-    return f"{kind} — {info.describe_default()}"
+    if info.required:
+        return f"{kind} — required"
+    if info.default is None:
+        return f"{kind} — optional"
+    return f"{kind} — default {info.describe_default()}"
 
 
 class BridgeForm(JobForm[str]):

@@ -20,7 +20,7 @@ closed, connecting, error, stalled.
 | key | action |
 |---|---|
 | `Tab` / `Shift+Tab`, arrows | move between the console, the cards (or the grid's panes) |
-| `Enter` | type into the selected console: every key goes to it, as xterm sends it |
+| `Enter` | type into the selected console: every key goes to it, as xterm sends it; on a chardev no console shows: offers to open one on it |
 | `Ctrl+]` | stop typing |
 | `Shift+PageUp` / `Shift+PageDown` | while typing: scroll the console's scrollback |
 | `PageUp` / `PageDown`, mouse wheel | scroll the scrollback; `End` (or typing) back to the live screen |
@@ -30,10 +30,12 @@ closed, connecting, error, stalled.
 | `z` | zoom: the console alone with its title line; `z` again restores |
 | `/` | filter the cards by id, type or state; `Escape` clears |
 | `m` | the console's display mode: screen, wall-clock timestamps at line starts, hex (offset, hex, ASCII) — display only, the bytes to the logs and other members are untouched; kept in profiles |
-| `a` | add a chardev (any type; `mux-be-id` joins a mux-be) |
+| `O` | open a console: on a serial port (the detected ones listed), `unix:PATH`, `tcp:HOST:PORT` or `telnet:HOST:PORT`, as `tuicon TARGET` |
+| `a` | add a chardev: pick its type from the list, then its options (`mux-be-id` joins a mux-be) |
 | `c` | change (hot-swap) the selected chardev's backend |
-| `d` | remove the selected chardev (asks first) |
+| `d` | remove the selected chardev; if something uses it, says what is removed or detached first, then asks |
 | `w` | wire a bridge between two chardevs |
+| `W` | the wiring: devices and monitors (`d` removes), each mux-be's members (`d` detaches, `a` attaches a free chardev) |
 | `b` | send BREAK to the selected chardev's frontend |
 | `t` | toggle timestamps on a mux (`mux=on`) |
 | `k` | a socket server's clients: `w` makes the selected one the writer, `x` disconnects it |
@@ -45,7 +47,7 @@ closed, connecting, error, stalled.
 | `Ctrl+P` | command palette: every action by name, and "Go to chardev" for each |
 | `Ctrl+Z` | suspend tuicon, after asking: its consoles stop while it is stopped |
 | `?` | this help |
-| `q` | quit (asks while consoles are open) |
+| `q` | quit (asks only while a client is connected, a pty's peer is open or a console is typed into) |
 
 Under the console, a dimmed line says what happened to the chardevs that
 feed it (a client connecting, a serial port unplugged, a swap, a stall, a

@@ -40,16 +40,30 @@ async def test_the_console_fills_the_view_and_follows_resizes(tmp_path):
         view = app.main.terminal
         vc = app.session.chardevs.get("screen")
         assert view.vc_id == "screen" and app.focused is view
-        assert vc.size == (view.size.width, view.size.height)
+        assert vc.size == tuple(view.scrollable_size)
         assert vc.size[0] >= 120 and vc.size[1] >= 40  # most of 160x45
         await pilot.resize_terminal(80, 24)
-        await wait_until(lambda: vc.size == (view.size.width, view.size.height), what="resized")
+        await wait_until(lambda: vc.size == tuple(view.scrollable_size), what="resized")
         assert vc.size[0] >= 50 and vc.size[1] >= 20  # the console keeps most of 80x24
         await pilot.press("z")
-        await wait_until(lambda: vc.size[0] == 80, what="zoomed to the full width")
+        await wait_until(lambda: vc.size[0] == 79, what="zoomed: the full width but the scrollbar's")
         assert not app.main.sidebar.display or app.main.sidebar.region.width == 0
         await pilot.press("z")
         await wait_until(lambda: vc.size[0] < 80, what="the side column back")
+
+
+async def test_the_vc_keeps_its_last_column_when_the_scrollbar_appears(tmp_path):
+    app = make_app(tmp_path, LAB)
+    async with running(app, (80, 24)):
+        view, vc = app.main.terminal, app.session.chardevs.get("screen")
+        assert view.max_scroll_y == 0 and vc.size[0] == view.scrollable_size.width
+        cols = vc.size[0]
+        await write(app, b"".join(b"%03d" % i + b"." * (cols - 4) + b"Z\r\n" for i in range(60)))
+        last = "059" + "." * (cols - 4) + "Z"
+        await wait_until(lambda: last in terminal_text(app).splitlines(), what="the live screen drawn")
+        assert view.max_scroll_y > 0  # scrollback: the scrollbar shows
+        # ... in a gutter kept for it from the start: every column of the vc still shows
+        assert vc.size[0] == cols == view.scrollable_size.width
 
 
 async def test_a_vc_with_its_own_size_keeps_it(tmp_path):

@@ -83,7 +83,8 @@ class TerminalView(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {"terminal--match", "terminal--current-match"}
     DEFAULT_CSS = """
-    TerminalView { height: 1fr; scrollbar-size-horizontal: 0; scrollbar-size-vertical: 1; }
+    TerminalView { height: 1fr; scrollbar-size-horizontal: 0; scrollbar-size-vertical: 1;
+                    scrollbar-gutter: stable; }  /* the vc is sized to what shows, scrollback or not */
     TerminalView > .terminal--match { background: $warning 40%; }
     TerminalView > .terminal--current-match { background: $warning; color: $background; }
     """
@@ -171,7 +172,7 @@ class TerminalView(ScrollView, can_focus=True):
         self.sizes.release(self._vc, self)
 
     def _want_size(self) -> None:
-        vc, (width, height) = self.vc, self.size
+        vc, (width, height) = self.vc, self.scrollable_size  # without the scrollbar: every column shows
         if vc is not None and width and height:
             before = vc.size
             self.sizes.want(vc, self, (width, height))
@@ -240,7 +241,7 @@ class TerminalView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
-        width = self.size.width
+        width = self.scrollable_size.width
         strip = self._cache.get(index)
         if strip is None:
             try:

@@ -263,3 +263,33 @@ def test_display_log_is_bounded_whatever_arrives():
     assert len(log.lines) == LINES_KEPT
     assert len(log.raw) <= HEX_KEPT and log.raw_offset % 16 == 0
     assert log.text_lines("hex")[0].startswith(f"{log.raw_offset:08x}")
+
+
+async def test_the_demo_board_boots_into_a_console_already_at_its_size(tmp_path, monkeypatch):
+    """At 80x24 the board's first lines are not written at 80 columns and then cropped to the view."""
+    from tuicon.session import default_steps
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    log = tmp_path / ".local" / "state" / "tuicon" / "log" / "console.log"
+    log.parent.mkdir(parents=True)
+    from tuicon.chardev.backends.vc import VcChardev
+
+    fed_at_resize: list[int] = []
+    resize = VcChardev.resize
+
+    def recorded(vc, cols: int, rows: int) -> None:
+        fed_at_resize.append((vc.fed_bytes, cols))
+        resize(vc, cols, rows)
+
+    monkeypatch.setattr(VcChardev, "resize", recorded)
+    app = make_app(tmp_path, default_steps(log))
+    async with running(app, (80, 24)):
+        board, vc = app.session.devices.get("board"), app.session.chardevs.get("screen")
+        # Sized to its view's width before the board (built after it) wrote a byte:
+        assert [fed for fed, cols in fed_at_resize if cols == vc.size[0]][0] == 0, fed_at_resize
+        await wait_until(lambda: board.state == "shell", what="the prompt")
+        await vc.idle()
+        assert vc.size == tuple(app.main.terminal.scrollable_size) and vc.size[0] < 80
+        shown = "".join(line.rstrip() if len(line.rstrip()) < vc.size[0] else line
+                        for line in vc.scrollback() + vc.lines())
+        assert "log: ~/.local/state/tuicon/log/console.log · share: nc 127.0.0.1 " in shown

@@ -50,6 +50,7 @@ from .footer import KeysFooter
 from .goto import GoToChardev
 from .help import HelpScreen
 from .main_view import VIEWS, MainView
+from .terminal import FRAME_SECONDS
 from .open_console import Opened, OpenConsoleForm
 from .panes import ChardevPane
 from .serial_form import SerialForm
@@ -61,6 +62,8 @@ from .wiring_screen import WiringScreen, removal_plan, run_plan
 
 SYNC_SECONDS = 0.05
 """Additions and removals within this are shown together."""
+SIZE_WAIT_SECONDS = 1.0
+"""At start-up, how long the first console may take to get its view's size."""
 ANY_SCREEN_ACTIONS = {"quit", "help_quit", "command_palette", "suspend_process"}
 """Actions that also work while a form or the help is on top (the rest act on panes)."""
 TOASTED = ("opened", "closed", "changed", "error", "members")
@@ -262,6 +265,7 @@ class TuiconApp(App[int]):
         self._unsubscribe = self.session.chardevs.subscribe(self._on_manager_event)
         self._complete = False
         self._built = 0
+        console_shown = False
         for kind, argument in steps:
             note(f"Starting ({self._built + 1}/{len(steps)}): -{kind} {argument}…")
             try:
@@ -269,8 +273,33 @@ class TuiconApp(App[int]):
             except ChardevError as err:
                 return str(err)
             self._built += 1
+            if not console_shown:
+                console_shown = await self._show_first_console()
         self._complete = True
         return None
+
+    async def _show_first_console(self) -> bool:
+        """Once the first vc exists, show it, so that it has its view's size before the rest is built.
+
+        A device or a board starts writing as soon as it is wired: what it writes
+        into a vc still at its default 80x24 would be cut when the vc shrinks to
+        its view (a screen model crops, it does not re-wrap).  True once done.
+        """
+        chardevs = self.session.chardevs
+        if not any(chardevs.get(i).type_name == "vc" for i in chardevs.ids()):
+            return False
+        if self.ui_state.get("view", "console") != "console" or not self.main.ready:
+            return True  # no console view to size it by (yet): it is sized when shown
+        await self.main.sync()
+        self.main.view = "console"
+        self._focus_first_vc()
+        view = self.main.terminal
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SIZE_WAIT_SECONDS
+        # The view's size comes from Textual's next layout: wait for it, a bounded while.
+        while loop.time() < deadline and not view.sized():
+            await asyncio.sleep(FRAME_SECONDS)
+        return True
 
     def _focus_first_vc(self) -> None:
         self.main.focus_home()

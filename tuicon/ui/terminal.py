@@ -171,6 +171,14 @@ class TerminalView(ScrollView, can_focus=True):
     def on_unmount(self) -> None:
         self.sizes.release(self._vc, self)
 
+    def sized(self) -> bool:
+        """Whether the vc shown has the size of this view (or keeps its own)."""
+        vc = self.vc
+        if vc is None or not self.scrollable_size.area:
+            return False
+        fixed = vc.options.cols is not None or vc.options.rows is not None
+        return fixed or vc.size == tuple(self.scrollable_size)
+
     def _want_size(self) -> None:
         vc, (width, height) = self.vc, self.scrollable_size  # without the scrollbar: every column shows
         if vc is not None and width and height:

@@ -129,6 +129,7 @@ class TerminalView(ScrollView, can_focus=True):
         """Search matches: (line, start, end), oldest first."""
         self.current_match = -1
         self._last_render_error = ""
+        self._base_style: Style | None = None
 
     # -- which vc ------------------------------------------------------------------
 
@@ -158,11 +159,15 @@ class TerminalView(ScrollView, can_focus=True):
 
     async def _follow(self, vc: VcChardev) -> None:
         """Redraw when the screen changed, never faster than the frame rate."""
+        loop = asyncio.get_running_loop()
         while not vc.closed:
             if self._content_version() == self._version:
                 await vc.screen_changed.wait()
+            drawn = loop.time()
             self._update()
-            await asyncio.sleep(FRAME_SECONDS)
+            # Paced from this frame's start: time the loop spent elsewhere
+            # (drawing, the feeder) must not stretch every frame further.
+            await asyncio.sleep(max(0.0, drawn + FRAME_SECONDS - loop.time()))
 
     def on_resize(self, event: events.Resize) -> None:
         self._want_size()
@@ -245,6 +250,15 @@ class TerminalView(ScrollView, can_focus=True):
         # A theme change restyles the view: the cached lines hold the old default colours.
         super().notify_style_update()
         self._cache.clear()
+        self._base_style = None
+
+    @property
+    def base_style(self) -> Style:
+        """The view's own style, kept until its CSS changes: Textual recomputes
+        ``rich_style`` from every ancestor on each call, a third of a line's cost."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -257,11 +271,11 @@ class TerminalView(ScrollView, can_focus=True):
             except Exception as err:  # noqa: BLE001 -- one bad line must not stop the app drawing
                 strip = self._render_error(err)
             self._cache[index] = strip
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style).apply_offsets(
+        return strip.crop_extend(scroll_x, scroll_x + width, self.base_style).apply_offsets(
             scroll_x, index)
 
     def _line(self, index: int) -> Strip:
-        vc, base = self.vc, self.rich_style
+        vc, base = self.vc, self.base_style
         if vc is None:
             return Strip.blank(0, base)
         in_scrollback = len(self._scrollback)

@@ -60,6 +60,7 @@ async def test_the_vc_keeps_its_last_column_when_the_scrollbar_appears(tmp_path)
         cols = vc.size[0]
         await write(app, b"".join(b"%03d" % i + b"." * (cols - 4) + b"Z\r\n" for i in range(60)))
         last = "059" + "." * (cols - 4) + "Z"
+        # One burst made the scrollback, then quiet: the view still shows the live screen.
         await wait_until(lambda: last in terminal_text(app).splitlines(), what="the live screen drawn")
         assert view.max_scroll_y > 0  # scrollback: the scrollbar shows
         # ... in a gutter kept for it from the start: every column of the vc still shows

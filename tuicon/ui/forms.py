@@ -32,6 +32,7 @@ from ..chardev import ChardevError, InvalidOption
 from ..chardev.options import (COMMON_OPTIONS, ChardevSpec, Kind, OptionInfo, describe, escape_value,
                                format_value, split_option_string)
 from ..chardev.registry import BackendRegistry
+from .footer import KeysFooter
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -168,6 +169,10 @@ class Modal(ModalScreen[ResultT]):
         super().__init__()
         self._dismissing = False
         self._deferred: tuple[ResultT | None] | None = None
+
+    async def on_mount(self) -> None:
+        # Its own footer: the keys of this screen, not those of the console behind it.
+        await self.mount(KeysFooter())
 
     def close(self, result: ResultT | None = None) -> None:
         if self._dismissing:

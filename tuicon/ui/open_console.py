@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +208,7 @@ class OpenConsoleForm(JobForm[Opened]):
         with Vertical(id="form"):
             if self.chardev_id is None:
                 yield Label("Open a console", classes="form-title")
-                yield Static("As `tuicon TARGET`: a serial port (pick one below or type its path or"
+                yield Static("As 'tuicon TARGET' does: a serial port (pick one below or type its path or"
                              " by-id name), unix:PATH, tcp:HOST:PORT or telnet:HOST:PORT.",
                              classes="explain")
                 yield Input(placeholder="TARGET: /dev/ttyUSB0, FTDI, tcp:HOST:PORT…", id="target")
@@ -229,12 +230,16 @@ class OpenConsoleForm(JobForm[Opened]):
         host = host_of(self.session, self.chardev_id)
         if host is None:
             return (f"'{self.chardev_id}' is not shown in any console. This adds a mux-be with a vc"
-                    " (and a log) and bridges it to the chardev, as `tuicon TARGET` does.")
+                    " (and a log) and bridges it to the chardev, as 'tuicon TARGET' does.")
         return f"A vc (and a log) joins the mux-be '{host}', which no console shows yet."
 
     def _log_placeholder(self) -> str:
         label = self.chardev_id or "TARGET"
-        return f"default: {self.log_directory}/{label}-{datetime.date.today().isoformat()}.log"
+        directory = str(self.log_directory)
+        home = str(Path.home())
+        if directory == home or directory.startswith(home + os.sep):
+            directory = "~" + directory[len(home):]  # the field is narrow: the part that says where
+        return f"{directory}/{label}-{datetime.date.today().isoformat()}.log"
 
     async def on_mount(self) -> None:
         if self.chardev_id is None:

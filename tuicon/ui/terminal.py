@@ -237,7 +237,14 @@ class TerminalView(ScrollView, can_focus=True):
             self.virtual_size = Size(cols, len(self._scrollback) + rows)
         if self.live:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            # A new virtual size may only count once laid out: a burst that made the
+            # scrollback, then quiet, must not leave the view at the top.
+            self.call_after_refresh(self._keep_live)
         self.refresh()
+
+    def _keep_live(self) -> None:
+        if self.live and self.scroll_y != self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     def all_lines(self) -> list[str]:
         """Scrollback then screen (or the display mode's lines), as text: what search and copy see."""

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from .display_modes import DisplayModes
+from .inline_field import close_field, open_field
 from .status import badge, info_of, stamped
 from .terminal import TerminalView, VcSizes
 
@@ -140,18 +141,10 @@ class ConsoleArea(Widget):
 
     @on(TerminalView.SearchWanted)
     def open_search(self) -> None:
-        self.add_class("searching")
-        field = self.query_one("#search", SearchField)
-        field.disabled = False
-        field.display = True  # now, not at the next CSS update: the next key must land in it
-        self.screen.set_focus(field)  # at once: Widget.focus() waits a turn, keys would pass it
+        open_field(self, self.query_one("#search", SearchField), "searching")
 
     def close_search(self) -> None:
-        field = self.query_one("#search", SearchField)
-        field.value = ""
-        field.disabled = True
-        field.display = False
-        self.remove_class("searching")
+        close_field(self, self.query_one("#search", SearchField), "searching")
         self.terminal.clear_search()
         self.terminal.focus()
 

@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from . import render
+from .inline_field import close_field, open_field
 from .status import STATES, badge, state_of
 from .wiring import links, tree
 
@@ -185,18 +186,10 @@ class Sidebar(Widget):
     # -- filter ------------------------------------------------------------------------
 
     def open_filter(self) -> None:
-        self.add_class("filtering")
-        field = self.query_one("#filter", Input)
-        field.disabled = False
-        field.display = True  # now, not at the next CSS update: the next key must land in it
-        self.screen.set_focus(field)  # at once: Widget.focus() waits a turn, keys would pass it
+        open_field(self, self.query_one("#filter", Input), "filtering")
 
     def close_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.value = ""
-        field.disabled = True
-        field.display = False
-        self.remove_class("filtering")
+        close_field(self, self.query_one("#filter", Input), "filtering")
         self.apply_filter("")
         first = next(iter(self.cards.values()), None)
         if first is not None:

@@ -137,8 +137,10 @@ async def test_scrollback_pages_search_and_back_to_live(tmp_path):
         assert view.live
         await pilot.press("ctrl+right_square_bracket")
         # Ctrl+F: every match highlighted, the newest shown, Up steps to older ones.
+        size = app.session.chardevs.get("screen").size
         await pilot.press("ctrl+f", *"line 01")
         await pilot.pause()
+        assert app.session.chardevs.get("screen").size == size  # the field takes the notes' row
         assert len(view.matches) == 10  # line 010 .. line 019
         assert view.current_match == 9 and "line 019" in terminal_text(app)
         await pilot.press("up")
@@ -294,3 +296,21 @@ async def test_the_demo_board_boots_into_a_console_already_at_its_size(tmp_path,
         shown = "".join(line.rstrip() if len(line.rstrip()) < vc.size[0] else line
                         for line in vc.scrollback() + vc.lines())
         assert "log: ~/.local/state/tuicon/log/console.log · share: nc 127.0.0.1 " in shown
+
+
+async def test_the_title_says_when_the_console_skipped_output(tmp_path):
+    steps = [("chardev", "ringbuf,id=ser0,size=65536"), ("chardev", "mux-be,id=console"),
+             ("chardev", "vc,id=screen,engine=pyte,mux-be-id=console"),
+             ("device", "bridge,id=b0,chardev=ser0,peer=console")]
+    app = make_app(tmp_path, steps)
+    async with running(app, (100, 30)):
+        vc, title = app.session.chardevs.get("screen"), app.main.console.query_one("#console-title")
+        assert "skipped" not in str(title.render())
+        flood = b"".join(b"output line %07d\r\n" % i for i in range(300_000))  # ~6 MB: pyte skips
+        ser0 = app.session.chardevs.get("ser0")
+        for start in range(0, len(flood), 1 << 20):
+            ser0.be_write(flood[start:start + (1 << 20)])
+        await asyncio.wait_for(vc.idle(), 30)
+        assert vc.skipped_bytes > 0
+        app.main.tick()  # the slow timer's redraw, now
+        await wait_until(lambda: " · skipped " in str(title.render()), what="the title says so")

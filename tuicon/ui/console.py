@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from . import render
 from .display_modes import DisplayModes
 from .inline_field import close_field, open_field
 from .status import badge, info_of, stamped
@@ -57,6 +58,7 @@ class ConsoleArea(Widget):
     ConsoleArea #notes { height: 1; padding: 0 1; color: $text-muted; }
     ConsoleArea #search { display: none; height: 1; border: none; padding: 0 1; }
     ConsoleArea.searching #search { display: block; }
+    ConsoleArea.searching #notes { display: none; }  /* the field takes its row: the vc keeps its size */
     ConsoleArea #nothing { height: 1fr; padding: 1 2; color: $text-muted; display: none; }
     ConsoleArea.empty #nothing { display: block; }
     ConsoleArea.empty TerminalView { display: none; }
@@ -111,6 +113,9 @@ class ConsoleArea(Widget):
                 cols, rows = info.extra.get("cols"), info.extra.get("rows")
                 title.append(f" · {badge(info)} · {cols}x{rows} · {info.extra.get('engine', 'vc')}",
                              style="dim")
+                skipped = info.extra.get("skipped-bytes") or 0
+                if skipped:  # jump-ahead: the log has it all, this screen does not
+                    title.append(f" · skipped {render.size(skipped)}", style="bold")
             if self.terminal.mode != "screen":
                 title.append(f" · {self.terminal.mode} view (m: next)", style="bold")
             hint = "Ctrl+] stop typing" if self.terminal.typing else \

@@ -40,7 +40,7 @@ async def test_the_console_fills_the_view_and_follows_resizes(tmp_path):
         view = app.main.terminal
         vc = app.session.chardevs.get("screen")
         assert view.vc_id == "screen" and app.focused is view
-        assert vc.size == tuple(view.scrollable_size)
+        await wait_until(lambda: vc.size == tuple(view.scrollable_size), what="sized to its view")
         assert vc.size[0] >= 120 and vc.size[1] >= 40  # most of 160x45
         await pilot.resize_terminal(80, 24)
         await wait_until(lambda: vc.size == tuple(view.scrollable_size), what="resized")

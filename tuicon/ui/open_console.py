@@ -190,6 +190,7 @@ class OpenConsoleForm(JobForm[Opened]):
 
     DEFAULT_CSS = """
     OpenConsoleForm { align: center middle; }
+    OpenConsoleForm #ports-row { height: auto; }
     OpenConsoleForm #ports { height: auto; max-height: 8; }
     OpenConsoleForm .explain { color: $text-muted; padding-bottom: 1; }
     """
@@ -211,8 +212,13 @@ class OpenConsoleForm(JobForm[Opened]):
                 yield Static("As 'tuicon TARGET' does: a serial port (pick one below or type its path or"
                              " by-id name), unix:PATH, tcp:HOST:PORT or telnet:HOST:PORT.",
                              classes="explain")
-                yield Input(placeholder="TARGET: /dev/ttyUSB0, FTDI, tcp:HOST:PORT…", id="target")
-                yield OptionList(id="ports")
+                with Horizontal(classes="option-row"):
+                    yield Label("target", classes="option-name")
+                    yield Input(placeholder="/dev/ttyUSB0, FTDI, tcp:HOST:PORT…", id="target",
+                                classes="option")
+                with Horizontal(id="ports-row"):  # as tall as the list (an option row is 3)
+                    yield Label("detected", classes="option-name")
+                    yield OptionList(id="ports", classes="option")
                 with Horizontal(classes="option-row"):
                     yield Label("baud", classes="option-name")
                     yield Input(placeholder="115200 (serial ports only)", id="baud", classes="option")

@@ -134,6 +134,15 @@ def _labelled(label: str, data: bytes, rows: int) -> Text:
     return text
 
 
+def short_size(count: float) -> str:
+    """A byte count in at most five characters, for the narrow cards: ``5B``, ``1.6K``, ``7.1M``."""
+    for unit in ("B", "K", "M", "G"):
+        if count < 1024 or unit == "G":
+            return f"{count:.0f}{unit}" if unit == "B" or count >= 100 else f"{count:.1f}{unit}"
+        count /= 1024
+    return f"{count:.0f}G"
+
+
 def size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":

@@ -99,7 +99,7 @@ class ChardevCard(Widget, can_focus=True):
         text.append(f"{indent}{DOTS.get(self.state, '·')} ", style="bold")
         text.append(info.label, style="bold")
         text.append(f" · {info.type}\n", style="dim")
-        traffic = f"  ↓{render.size(info.bytes_in)} ↑{render.size(info.bytes_out)}" \
+        traffic = f"  ↓{render.short_size(info.bytes_in)} ↑{render.short_size(info.bytes_out)}" \
             if info.bytes_in or info.bytes_out else ""
         text.append(f"{indent}  {badge(info)}{traffic}", style="dim")
         return text

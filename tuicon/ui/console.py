@@ -36,9 +36,9 @@ class SearchField(Input):
     """Ctrl+F's field: Enter/Up for the older match, Down for the newer, Escape to close."""
 
     BINDINGS = [
-        Binding("up", "step(-1)", "Older match", show=False),
-        Binding("down", "step(1)", "Newer match", show=False),
-        Binding("escape", "close", "Close search", show=False),
+        Binding("up", "step(-1)", "Older match"),
+        Binding("down", "step(1)", "Newer match"),
+        Binding("escape", "close", "Close search"),
     ]
 
     def action_step(self, step: int) -> None:

@@ -119,7 +119,7 @@ class ChardevCard(Widget, can_focus=True):
 class FilterField(Input):
     """``/``'s field; Escape clears and closes it."""
 
-    BINDINGS = [Binding("escape", "close", "Close filter", show=False)]
+    BINDINGS = [Binding("escape", "close", "Close filter")]
 
     def action_close(self) -> None:
         sidebar = next(a for a in self.ancestors if isinstance(a, Sidebar))

@@ -31,7 +31,7 @@ from ..chardev import Chardev
 from ..errors import InvalidOption
 from ..options import option
 from ..registry import register
-from ..screen import ENGINES, GHOSTTY_MISSING, Cell, Pen, ScreenModel, ghostty_available, make_engine
+from ..screen import ENGINES, GHOSTTY_MISSING, Cell, Pen, Run, ScreenModel, ghostty_available, make_engine
 
 MIN_SLICE = 64
 """Fewest: a slice of costly sequences (a screen fill, a full erase) is cut
@@ -317,7 +317,12 @@ class VcChardev(Chardev):
         return self.model.row_runs(row)
 
     def scrollback(self) -> list[str]:
+        """Lines that scrolled off the top, as text (what search, copy and query-vc read)."""
         return self.model.scrollback()
+
+    def scrollback_runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        """Lines ``start:stop`` of :meth:`scrollback` as runs in their pens (what the renderer draws)."""
+        return self.model.scrollback_runs(start, stop)
 
     def resize(self, cols: int, rows: int) -> None:
         if (cols, rows) == self.size:

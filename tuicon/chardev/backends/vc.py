@@ -66,11 +66,18 @@ names), so the largest screen costs at most about 200 MB; 80x24 costs 1 MB
 (ghostty: 8-16 bytes a cell)."""
 MAX_SCROLLBACK = 1_000_000
 MAX_SCROLLBACK_CELLS = 20_000_000
-"""scrollback x cols.  pyte's scrolled-off lines are kept as text only (nobody
-draws their colours), 1-4 bytes a cell (at most MAX_CELL_TEXT code points
-of up to 4 bytes each) plus about 60 bytes a line: the cap allows 100,000
-lines of 200 columns (about 30 MB of ASCII) and bounds the worst case (wide
-characters with combining marks, a million short lines) to about 400 MB."""
+"""scrollback x cols.  pyte keeps a scrolled-off line as its text, 1-4 bytes
+a cell (at most MAX_CELL_TEXT code points of up to 4 bytes each) plus about
+60 bytes a line, and its colours packed beside it: nothing for a line all in
+the default pen, else about 40 bytes plus 11 a run, at most MAX_LINE_RUNS
+(16) runs, so at most about 220 bytes more a line.  The cap allows 100,000
+lines of 200 columns (about 30 MB of ASCII text, up to 22 MB more for
+colours; a coloured boot log measured 23 MB in all, 14 MB as text only:
+tests/bench/bench_scrollback_memory.py) and bounds the worst case (wide
+characters with combining marks, a million short lines each with a colour
+a cell) to about 620 MB.  ghostty keeps its history in its own pages (at
+most a few hundred lines, see the README); its runs are read from them when
+drawn and dropped at the next change."""
 
 
 def check_size(cols: int, rows: int, scrollback: int) -> None:

@@ -165,7 +165,7 @@ class GhosttyEngine(ScreenModel):
         self._errors = 0
         self._sequence = 0  # bytes of the sequence in progress, as far as it can be told
         self._frame: list[list[tuple[str, Pen]]] | None = None
-        self._history: tuple[list[str], list[list[Run]]] | None = None  # texts and runs, until the next change
+        self._history: tuple[list[str], list[list[Run]]] | None = None  # texts, runs: until a change
         self._write = lib.ghostty_terminal_vt_write
         self._until_ground = lib.ghostty_terminal_vt_write_until_ground
         self._consumed = ffi.new("size_t*")

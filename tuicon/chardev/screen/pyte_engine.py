@@ -7,8 +7,9 @@ default.  What tuicon adds to it:
   colon-form SGR (``38:2::r:g:b``) read as its semicolon form; DEC special
   graphics (``ESC ( 0``) honoured in UTF-8 mode, as xterm does.
 - :class:`ConsoleScreen`: bounded memory and time per byte, a scrollback
-  that keeps its colours compactly (:class:`History`), the alternate screen (``?1049``/``?1047``/``?47``), xterm's
-  cursor report after a full line, and a cheap resize.
+  that keeps its colours compactly (:class:`History`), the alternate
+  screen (``?1049``/``?1047``/``?47``), xterm's cursor report after a full
+  line, and a cheap resize.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import pyte
 from pyte.screens import Char, Cursor, StaticDefaultDict
 from wcwidth import wcwidth  # pyte's own, which decides where a wide character's halves go
 
-from .base import (BLINK, BOLD, DEFAULT_PEN, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE, UNDERLINE, Cell, Colour,
-                   Pen, Reply, Run, ScreenModel, fold_runs, trim_runs)
+from .base import (BLINK, BOLD, DEFAULT_PEN, ITALIC, MAX_LINE_RUNS, MAX_SEQUENCE, REVERSE, STRIKE, UNDERLINE,
+                   Cell, Colour, Pen, Reply, Run, ScreenModel, fold_runs, trim_runs)
 
 MAX_CELL_TEXT = 4
 """Code points one cell holds: a character and its combining marks.  pyte
@@ -426,6 +427,9 @@ def history_runs(row: dict[int, Char], columns: int) -> list[Run]:
     runs: list[Run] = []
     x = 0
     for fields, group in groupby(map(PEN_FIELDS, chars)):
+        if len(runs) == MAX_LINE_RUNS:  # the rest folds into the last run: no need to group it
+            runs[-1] = (runs[-1][0] + "".join(texts[x:]), runs[-1][1])
+            break
         count = len(list(group))
         text, pen = "".join(texts[x:x + count]), pen_of(fields)
         x += count

@@ -99,9 +99,9 @@ class ScreenModel(ABC):
 
     ``cols`` x ``rows`` is the visible screen; up to ``scrollback`` lines
     that scrolled off the top of the main screen are kept with their
-    colours (nothing the alternate screen shows goes there).  Engines must survive any bytes:
-    a sequence they cannot take is skipped and counted in
-    :attr:`bad_sequences`, and parsing goes on.
+    colours (nothing the alternate screen shows goes there).  Engines must
+    survive any bytes: a sequence they cannot take is skipped and counted
+    in :attr:`bad_sequences`, and parsing goes on.
     """
 
     name: str = "?"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
+from rich.color import Color
+
 from tuicon.profiles import profile_of
 from tuicon.ui.sidebar import ChardevCard
 
 from helpers import wait_until
+from test_vc import ENGINES
 from ui_helpers import make_app, running, type_into_console
 
 LAB = [
@@ -147,6 +151,39 @@ async def test_scrollback_pages_search_and_back_to_live(tmp_path):
         assert view.current_match == 8
         await pilot.press("escape")
         assert view.matches == [] and app.focused is view
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_scrolled_back_lines_are_drawn_in_their_colours(tmp_path, engine):
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    lab = [(kind, f"{spec},engine={engine}" if spec.startswith("vc,") else spec) for kind, spec in LAB]
+    app = make_app(tmp_path, lab)
+    async with running(app, (100, 30)) as pilot:
+        vc, view = app.session.chardevs.get("screen"), app.main.terminal
+        assert vc.engine == engine
+        await write(app, b"".join(b"[\x1b[0;32m  OK  \x1b[0m] Started unit%03d.\r\n" % n for n in range(100)))
+        await wait_until(lambda: "unit099" in terminal_text(app), what="the newest line shown")
+        assert vc.scrollback()[0] == "[  OK  ] Started unit000."
+        view.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        assert not view.live
+
+        def styles() -> dict[str, object]:
+            return {segment.text: segment.style for segment in view.render_line(0) if segment.text.strip()}
+
+        drawn = styles()
+        assert "".join(drawn) == "[  OK  ] Started unit000."  # the oldest line, from the scrollback
+        assert drawn["  OK  "].color == Color.from_ansi(2)  # green, as it was on the live screen
+        assert drawn["] Started unit000."].color != Color.from_ansi(2)
+        # Search highlights over the colours, and copy reads the text.
+        assert view.search("unit000") == 1 and view.matches[0][0] == 0
+        drawn = styles()
+        assert drawn["  OK  "].color == Color.from_ansi(2)
+        assert drawn["unit000"].bgcolor == view.get_component_rich_style("terminal--current-match").bgcolor
+        text, _ = view.get_selection(Selection(Offset(0, 0), Offset(25, 0)))
+        assert text == "[  OK  ] Started unit000."
 
 
 async def test_selected_text_is_what_the_screen_shows(tmp_path):

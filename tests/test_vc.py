@@ -162,7 +162,9 @@ async def test_what_a_device_sends_cannot_grow_the_screen(vc, engine):
         cells = [c.char for row in range(5) for c in screen.line_cells(row)]
         assert max(len(data) for data in cells) <= MAX_CELL_TEXT
         assert len(model.title) <= MAX_SEQUENCE
-        assert all(isinstance(line, str) for line in model.history)  # text, not cells
+        # text and a few packed bytes of style a line, not cells
+        assert all(isinstance(line, str) for line in model.history.texts)
+        assert all(style is None or isinstance(style, bytes) for style in model.history.styles)
 
 
 async def test_lines_survive_half_of_a_wide_character_overwritten(vc):

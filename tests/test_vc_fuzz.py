@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tuicon.chardev import CharFrontend
-from tuicon.chardev.screen import ScreenModel, make_engine
+from tuicon.chardev.screen import MAX_LINE_RUNS, ScreenModel, make_engine
 from tuicon.chardev.screen.pyte_engine import MAX_CELL_TEXT, SAVED_CURSORS, ConsoleScreen
 from tuicon.profiles import ProfileStore
 from tuicon.ui.app import Settings, TuiconApp
@@ -81,8 +81,19 @@ def check_bounded(model: ScreenModel, cols: int, rows: int) -> None:
         runs = model.row_runs(row)
         assert sum(max(wcwidth(ch), 0) for text, _ in runs for ch in text) <= cols
         assert not any(ch < " " or "\x7f" <= ch < "\xa0" for text, _ in runs for ch in text)  # no controls
+    check_scrollback_bounded(model)
     if isinstance(getattr(model, "screen", None), ConsoleScreen):
         check_pyte_bounded(model.screen, cols, rows)
+
+
+def check_scrollback_bounded(model: ScreenModel) -> None:
+    """Scrollback text and runs agree line for line, within the runs' cap, without controls."""
+    lines, styled = model.scrollback(), model.scrollback_runs()
+    assert len(lines) == len(styled) <= model.scrollback_limit
+    for line, runs in zip(lines, styled):
+        assert "".join(text for text, _ in runs) == line
+        assert len(runs) <= MAX_LINE_RUNS and all(text for text, _ in runs)
+        assert not any(ch < " " or "\x7f" <= ch < "\xa0" for ch in line)
 
 
 def check_pyte_bounded(screen: ConsoleScreen, cols: int, rows: int) -> None:

@@ -295,7 +295,7 @@ class TerminalView(ScrollView, can_focus=True):
             text.append(line[:split], base + Style(dim=True))
             text.append(line[split:], base)
         elif index < in_scrollback:
-            text.append(self._scrollback[index], base)
+            self._scrollback_line(text, vc, index)
         elif index < in_scrollback + vc.size[1]:
             row = index - in_scrollback
             runs = vc.line_runs(row)
@@ -309,6 +309,18 @@ class TerminalView(ScrollView, can_focus=True):
             return Strip.blank(0, base)
         self._highlight(text, index)
         return Strip(text.render(self.app.console), text.cell_len)
+
+    def _scrollback_line(self, text: Text, vc: VcChardev, index: int) -> None:
+        """Scrollback line ``index`` in its colours.  The text is the one taken
+        at the last update (search and copy use it); runs that no longer match
+        it (more lines scrolled off since) draw it plain until the next update."""
+        line, base = self._scrollback[index], self.base_style
+        runs = vc.scrollback_runs(index, index + 1)
+        if not runs or "".join(part for part, _ in runs[0]) != line:
+            text.append(line, base)
+            return
+        for part, pen in runs[0]:
+            text.append(part, base + pen_style(pen))
 
     def _render_error(self, err: Exception) -> Strip:
         text = f"render error: {describe_exception(err)}"

@@ -31,7 +31,7 @@ from ..chardev import Chardev
 from ..errors import InvalidOption
 from ..options import option
 from ..registry import register
-from ..screen import ENGINES, GHOSTTY_MISSING, Cell, Pen, ScreenModel, ghostty_available, make_engine
+from ..screen import ENGINES, GHOSTTY_MISSING, Cell, Pen, Run, ScreenModel, ghostty_available, make_engine
 
 MIN_SLICE = 64
 """Fewest: a slice of costly sequences (a screen fill, a full erase) is cut
@@ -66,11 +66,18 @@ names), so the largest screen costs at most about 200 MB; 80x24 costs 1 MB
 (ghostty: 8-16 bytes a cell)."""
 MAX_SCROLLBACK = 1_000_000
 MAX_SCROLLBACK_CELLS = 20_000_000
-"""scrollback x cols.  pyte's scrolled-off lines are kept as text only (nobody
-draws their colours), 1-4 bytes a cell (at most MAX_CELL_TEXT code points
-of up to 4 bytes each) plus about 60 bytes a line: the cap allows 100,000
-lines of 200 columns (about 30 MB of ASCII) and bounds the worst case (wide
-characters with combining marks, a million short lines) to about 400 MB."""
+"""scrollback x cols.  pyte keeps a scrolled-off line as its text, 1-4 bytes
+a cell (at most MAX_CELL_TEXT code points of up to 4 bytes each) plus about
+60 bytes a line, and its colours packed beside it: nothing for a line all in
+the default pen, else about 40 bytes plus 11 a run, at most MAX_LINE_RUNS
+(16) runs, so at most about 220 bytes more a line.  The cap allows 100,000
+lines of 200 columns (about 30 MB of ASCII text, up to 22 MB more for
+colours; a coloured boot log measured 23 MB in all, 14 MB as text only:
+tests/bench/bench_scrollback_memory.py) and bounds the worst case (wide
+characters with combining marks, a million short lines each with a colour
+a cell) to about 620 MB.  ghostty keeps its history in its own pages (at
+most a few hundred lines, see the README); its runs are read from them when
+drawn and dropped at the next change."""
 
 
 def check_size(cols: int, rows: int, scrollback: int) -> None:
@@ -317,7 +324,12 @@ class VcChardev(Chardev):
         return self.model.row_runs(row)
 
     def scrollback(self) -> list[str]:
+        """Lines that scrolled off the top, as text (what search, copy and query-vc read)."""
         return self.model.scrollback()
+
+    def scrollback_runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        """Lines ``start:stop`` of :meth:`scrollback` as runs in their pens (what the renderer draws)."""
+        return self.model.scrollback_runs(start, stop)
 
     def resize(self, cols: int, rows: int) -> None:
         if (cols, rows) == self.size:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Cell, Colour, DEFAULT_PEN, Pen, Reply, ScreenModel
+from .base import Cell, Colour, DEFAULT_PEN, MAX_LINE_RUNS, Pen, Reply, Run, ScreenModel
 
 ENGINES = ("pyte", "ghostty", "auto")
 GHOSTTY_MISSING = ("vc engine 'ghostty' needs the pyghostty package: "
@@ -44,5 +44,5 @@ def make_engine(name: str, cols: int, rows: int, scrollback: int, reply: Reply) 
     return PyteEngine(cols, rows, scrollback, reply)
 
 
-__all__ = ["Cell", "Colour", "DEFAULT_PEN", "ENGINES", "GHOSTTY_MISSING", "Pen", "Reply", "ScreenModel",
-           "ghostty_available", "make_engine", "resolve_engine"]
+__all__ = ["Cell", "Colour", "DEFAULT_PEN", "ENGINES", "GHOSTTY_MISSING", "MAX_LINE_RUNS", "Pen", "Reply",
+           "Run", "ScreenModel", "ghostty_available", "make_engine", "resolve_engine"]

@@ -59,18 +59,49 @@ class Cell(NamedTuple):
         return Pen(self.fg, self.bg, self.attrs)
 
 
+Run: TypeAlias = "tuple[str, Pen]"
+"""Text drawn in one pen: what the renderer draws from."""
+
+MAX_LINE_RUNS = 16
+"""Most runs a scrollback line keeps: what is left of a line with more
+colour changes goes into its last run, in that run's pen.  A boot log line
+has 3-6; the cap bounds what a device that changes colour at every cell
+can make the scrollback hold (see the vc's MAX_SCROLLBACK_CELLS)."""
+
 Reply: TypeAlias = Callable[[bytes], None]
 """Receives the terminal's answers to queries (DSR, DA): they are input."""
+
+
+def fold_runs(runs: list[Run], limit: int = MAX_LINE_RUNS) -> list[Run]:
+    """``runs`` with at most ``limit`` runs: the rest joins the last one kept."""
+    if len(runs) <= limit:
+        return runs
+    rest = "".join(text for text, _ in runs[limit - 1:])
+    return runs[:limit - 1] + [(rest, runs[limit - 1][1])]
+
+
+def trim_runs(runs: list[Run], limit: int | None = None) -> list[Run]:
+    """``runs`` cut to ``limit`` code points, without the blanks at the end
+    whatever their pen (a scrollback line's text has none), nor empty runs."""
+    length = len("".join(text for text, _ in runs)[:limit].rstrip())
+    trimmed: list[Run] = []
+    for text, pen in runs:
+        if length <= 0:
+            break
+        if text:
+            trimmed.append((text[:length], pen))
+            length -= len(text)
+    return trimmed
 
 
 class ScreenModel(ABC):
     """A terminal screen: feed it bytes, read back cells, cursor and modes.
 
     ``cols`` x ``rows`` is the visible screen; up to ``scrollback`` lines
-    that scrolled off the top of the main screen are kept as text (nothing
-    the alternate screen shows goes there).  Engines must survive any bytes:
-    a sequence they cannot take is skipped and counted in
-    :attr:`bad_sequences`, and parsing goes on.
+    that scrolled off the top of the main screen are kept with their
+    colours (nothing the alternate screen shows goes there).  Engines must
+    survive any bytes: a sequence they cannot take is skipped and counted
+    in :attr:`bad_sequences`, and parsing goes on.
     """
 
     name: str = "?"
@@ -157,6 +188,15 @@ class ScreenModel(ABC):
     @abstractmethod
     def scrollback(self) -> list[str]:
         """Lines that scrolled off the top, oldest first, trailing blanks removed."""
+
+    def scrollback_runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        """Lines ``start:stop`` of :meth:`scrollback` as runs in their pens.
+
+        A line's runs join to exactly its text (so none for a blank line),
+        with at most :data:`MAX_LINE_RUNS` of them.  This default has no
+        colours; engines keep them.
+        """
+        return [[(line, DEFAULT_PEN)] if line else [] for line in self.scrollback()[start:stop]]
 
     def close(self) -> None:
         """Free what the engine holds outside Python's heap."""

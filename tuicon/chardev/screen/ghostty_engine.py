@@ -8,7 +8,8 @@ with an exact pin: the C API is pre-1.0 and still changes.
 Frames come from Ghostty's VT formatter: it writes the visible screen as
 text with an SGR sequence where the style changes, in well under a
 millisecond, and :func:`parse_dump` turns that into runs of text in one
-pen without touching each cell from Python.
+pen without touching each cell from Python.  The scrollback comes from the
+same formatter (:func:`parse_history`), so it keeps its colours too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pyghostty.core import check, init_sized
 
 from .pyte_engine import MARK_RUN
 from .base import (BLINK, BOLD, DEFAULT_PEN, FAINT, INVISIBLE, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE,
-                   UNDERLINE, Cell, Colour, Pen, Reply, ScreenModel)
+                   UNDERLINE, Cell, Colour, Pen, Reply, Run, ScreenModel, fold_runs, trim_runs)
 
 PYGHOSTTY_VERSION = "0.1.3"
 """The binding tuicon was built and tested against (pyproject pins it)."""
@@ -104,7 +105,28 @@ def text_width(text: str) -> int:
     return sum(lib.ghostty_unicode_codepoint_width(ord(ch)) for ch in text)
 
 
-def parse_dump(dump: str, cols: int, rows: int) -> list[list[tuple[str, Pen]]]:
+def parse_line(line: str) -> list[Run]:
+    """One line of the formatter's VT text (text and SGR only) as runs.
+
+    Every line starts in the default pen: the formatter resets before a
+    line's first style.  Only SGR is read; any other control that got into
+    the text shows as a blank, so a run never carries one.
+    """
+    runs: list[Run] = []
+    pen = DEFAULT_PEN
+    for index, part in enumerate(SGR.split(line)):
+        if index % 2:
+            pen = apply_sgr(pen, part)
+        elif part:
+            if not part.isascii():
+                part = MARK_RUN.sub("", part.translate(CONTROLS))
+            elif not part.isprintable():
+                part = part.translate(CONTROLS)
+            runs.append((part, pen))
+    return runs
+
+
+def parse_dump(dump: str, cols: int, rows: int) -> list[list[Run]]:
     """The formatter's VT text of the visible screen as runs, one list a row.
 
     Each row's runs cover exactly ``cols`` cells: the formatter leaves out
@@ -112,27 +134,19 @@ def parse_dump(dump: str, cols: int, rows: int) -> list[list[tuple[str, Pen]]]:
     """
     frame = []
     lines = dump.split("\r\n")
-    pen = DEFAULT_PEN
     for y in range(rows):
-        runs: list[tuple[str, Pen]] = []
-        width = 0
-        if y < len(lines):
-            parts = SGR.split(lines[y])
-            for index, part in enumerate(parts):
-                if index % 2:
-                    pen = apply_sgr(pen, part)
-                elif part:
-                    if not part.isascii():
-                        part = MARK_RUN.sub("", part.translate(CONTROLS))
-                    elif not part.isprintable():
-                        part = part.translate(CONTROLS)
-                    runs.append((part, pen))
-                    width += text_width(part)
+        runs = parse_line(lines[y]) if y < len(lines) else []
+        width = sum(text_width(text) for text, _ in runs)
         if width < cols:
             runs.append((" " * (cols - width), DEFAULT_PEN))
         frame.append(runs)
-        pen = DEFAULT_PEN  # the formatter resets before each row's first style
     return frame
+
+
+def parse_history(dump: str, limit: int) -> list[list[Run]]:
+    """The formatter's VT text of the history as the scrollback's lines: the
+    newest ``limit``, each without blanks at its end, at most MAX_LINE_RUNS runs."""
+    return [fold_runs(trim_runs(parse_line(line))) for line in dump.split("\r\n")[-limit:]]
 
 
 class GhosttyEngine(ScreenModel):
@@ -151,12 +165,13 @@ class GhosttyEngine(ScreenModel):
         self._errors = 0
         self._sequence = 0  # bytes of the sequence in progress, as far as it can be told
         self._frame: list[list[tuple[str, Pen]]] | None = None
+        self._history: tuple[list[str], list[list[Run]]] | None = None  # texts, runs: until a change
         self._write = lib.ghostty_terminal_vt_write
         self._until_ground = lib.ghostty_terminal_vt_write_until_ground
         self._consumed = ffi.new("size_t*")
 
     def feed(self, data: bytes) -> None:
-        self._frame = None
+        self._frame = self._history = None
         for start in range(0, len(data), MAX_SEQUENCE):
             self._feed_piece(data[start:start + MAX_SEQUENCE])
         if self.terminal._cb_err is not None:  # the reply callback raised: that reply is lost
@@ -192,7 +207,7 @@ class GhosttyEngine(ScreenModel):
         self.feed(b"\x18")  # CAN: ends any sequence or string in progress
 
     def resize(self, cols: int, rows: int) -> None:
-        self._frame = None
+        self._frame = self._history = None
         self.terminal.resize(cols, rows)
 
     @property
@@ -305,13 +320,24 @@ class GhosttyEngine(ScreenModel):
                     cells.append(Cell("", 0, *pen))
         return cells[:self.size[0]]
 
+    def _scrollback(self) -> tuple[list[str], list[list[Run]]]:
+        """The history's texts and runs, both from one VT dump (kept until the next change)."""
+        if self._history is None:
+            count = self.terminal.get("scrollback_rows", "size_t")
+            if not count or not self.scrollback_limit:
+                self._history = ([], [])
+            else:
+                dump = self._format("history", count - 1, lib.GHOSTTY_FORMATTER_FORMAT_VT, True)
+                # Ghostty keeps whole pages of history: show no more lines than asked for.
+                lines = parse_history(dump, self.scrollback_limit)
+                self._history = (["".join(text for text, _ in runs) for runs in lines], lines)
+        return self._history
+
     def scrollback(self) -> list[str]:
-        count = self.terminal.get("scrollback_rows", "size_t")
-        if not count or not self.scrollback_limit:
-            return []
-        text = self._format("history", count - 1, lib.GHOSTTY_FORMATTER_FORMAT_PLAIN, True)
-        # Ghostty keeps whole pages of history: show no more lines than asked for.
-        return [line.rstrip() for line in text.split("\n")][-self.scrollback_limit:]
+        return list(self._scrollback()[0])
+
+    def scrollback_runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        return self._scrollback()[1][start:stop]
 
     def close(self) -> None:
         if self.terminal._t is not None:

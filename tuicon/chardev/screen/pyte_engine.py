@@ -6,24 +6,28 @@ default.  What tuicon adds to it:
 - :class:`SafeStream`: any bytes, never an exception out of the parser;
   colon-form SGR (``38:2::r:g:b``) read as its semicolon form; DEC special
   graphics (``ESC ( 0``) honoured in UTF-8 mode, as xterm does.
-- :class:`ConsoleScreen`: bounded memory and time per byte, a text
-  scrollback, the alternate screen (``?1049``/``?1047``/``?47``), xterm's
-  cursor report after a full line, and a cheap resize.
+- :class:`ConsoleScreen`: bounded memory and time per byte, a scrollback
+  that keeps its colours compactly (:class:`History`), the alternate
+  screen (``?1049``/``?1047``/``?47``), xterm's cursor report after a full
+  line, and a cheap resize.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+import struct
 import unicodedata
 from collections import defaultdict, deque
+from itertools import groupby, islice
 from typing import Any
 
 import pyte
 from pyte.screens import Char, Cursor, StaticDefaultDict
 from wcwidth import wcwidth  # pyte's own, which decides where a wide character's halves go
 
-from .base import (BLINK, BOLD, ITALIC, MAX_SEQUENCE, REVERSE, STRIKE, UNDERLINE, Cell, Colour, Pen,
-                   Reply, ScreenModel)
+from .base import (BLINK, BOLD, DEFAULT_PEN, ITALIC, MAX_LINE_RUNS, MAX_SEQUENCE, REVERSE, STRIKE, UNDERLINE,
+                   Cell, Colour, Pen, Reply, Run, ScreenModel, fold_runs, trim_runs)
 
 MAX_CELL_TEXT = 4
 """Code points one cell holds: a character and its combining marks.  pyte
@@ -170,7 +174,7 @@ class ConsoleScreen(pyte.Screen):
     """
 
     def __init__(self, columns: int, lines: int, scrollback: int, reply: Reply) -> None:
-        self.history: deque[str] = deque(maxlen=scrollback)
+        self.history = History(scrollback)
         self._keep_history = scrollback > 0
         self._reply = reply
         self._main: tuple[dict, Cursor] | None = None  # the main screen, while the alternate one shows
@@ -210,7 +214,7 @@ class ConsoleScreen(pyte.Screen):
     def index(self) -> None:
         top, bottom = self.margins or (0, self.lines - 1)
         if self._keep_history and self._main is None and self.cursor.y == bottom and top == 0:
-            self.history.append(row_text(self.buffer[top], self.columns).rstrip())
+            self.history.append(history_runs(self.buffer[top], self.columns))
         super().index()
 
     def draw(self, data: str) -> None:
@@ -315,7 +319,7 @@ class ConsoleScreen(pyte.Screen):
         drop = max(0, cursor.y + 1 - lines)
         if history and self._keep_history:
             for y in range(drop):
-                self.history.append(row_text(buffer[y], self.columns).rstrip()[:columns])
+                self.history.append(trim_runs(history_runs(buffer[y], self.columns), columns))
         fitted = self._blank_buffer()
         for y, row in buffer.items():
             if 0 <= y - drop < lines:
@@ -332,7 +336,16 @@ def row_text(row: dict[int, Char], columns: int) -> str:
     """One row as text, as pyte's ``display`` shows it (which can raise)."""
     if not row:
         return " " * columns
-    texts = [row[x].data for x in range(columns)]
+    return "".join(cell_texts([row[x].data for x in range(columns)]))
+
+
+def cell_texts(texts: list[str]) -> list[str]:
+    """Each column's text (``texts``, changed in place) with a wide
+    character's lone half shown as a blank, and its right half as ""."""
+    columns = len(texts)
+    joined = "".join(texts)
+    if len(joined) == columns and joined.isascii():
+        return texts  # one ASCII character a cell: nothing to mend (the common case, cheap)
     for x, text in enumerate(texts):
         # A wide character's right half is "": it belongs to the character.
         # An overwrite can leave either half alone (pyte's display fails on
@@ -341,7 +354,7 @@ def row_text(row: dict[int, Char], columns: int) -> str:
             texts[x] = " "
         elif _lone_left_half(text, texts[x + 1] if x + 1 < columns else None):
             texts[x] = " "
-    return "".join(texts)
+    return texts
 
 
 def _lone_left_half(text: str, right: str | None) -> bool:
@@ -361,7 +374,11 @@ PYTE_COLOURS: dict[str, Colour] = {
 """Every colour name pyte gives a cell, as a palette index."""
 HEX_COLOUR = re.compile("[0-9a-fA-F]{6}")
 PEN_CACHE_SIZE = 4096
-"""Distinct pens kept: a device can send millions of true colours."""
+"""Distinct pens kept in each cache: a device can send millions of true colours."""
+PEN_FIELDS = operator.itemgetter(1, 2, 3, 4, 5, 6, 7, 8)
+"""A Char's style: every field but its text."""
+CHAR_TEXT = operator.itemgetter(0)
+_pens: dict[tuple, Pen] = {}
 
 
 def pyte_colour(name: str) -> Colour:
@@ -379,6 +396,137 @@ def pyte_colour(name: str) -> Colour:
     return None
 
 
+def pen_of(fields: tuple) -> Pen:
+    """The pen of a Char's style fields (:data:`PEN_FIELDS`), cached."""
+    pen = _pens.get(fields)
+    if pen is None:
+        if len(_pens) >= PEN_CACHE_SIZE:
+            _pens.clear()
+        fg, bg, bold, italics, underscore, strikethrough, reverse, blink = fields
+        attrs = ((BOLD if bold else 0) | (ITALIC if italics else 0) | (UNDERLINE if underscore else 0)
+                 | (STRIKE if strikethrough else 0) | (REVERSE if reverse else 0) | (BLINK if blink else 0))
+        pen = _pens[fields] = Pen(pyte_colour(fg), pyte_colour(bg), attrs)
+    return pen
+
+
+def history_runs(row: dict[int, Char], columns: int) -> list[Run]:
+    """A row as the scrollback keeps it: its runs without the blanks at its
+    end, at most MAX_LINE_RUNS; their text is :func:`row_text`'s.
+
+    It runs for every line that scrolls off, so the work per cell is done
+    by C (map, groupby); Python only touches each run.
+    """
+    if not row:
+        return []
+    chars = list(map(row.__getitem__, range(columns)))
+    texts = cell_texts(list(map(CHAR_TEXT, chars)))
+    joined = "".join(texts)
+    if len(joined) == columns and joined.isascii():  # a character a cell: the blanks at the end
+        kept = len(joined.rstrip())                   # need no grouping (a short line at 200 columns)
+        chars, texts = chars[:kept], texts[:kept]
+    runs: list[Run] = []
+    x = 0
+    for fields, group in groupby(map(PEN_FIELDS, chars)):
+        if len(runs) == MAX_LINE_RUNS:  # the rest folds into the last run: no need to group it
+            runs[-1] = (runs[-1][0] + "".join(texts[x:]), runs[-1][1])
+            break
+        count = len(list(group))
+        text, pen = "".join(texts[x:x + count]), pen_of(fields)
+        x += count
+        if runs and runs[-1][1] == pen:  # two of pyte's styles, one pen (brown is yellow)
+            runs[-1] = (runs[-1][0] + text, pen)
+        elif text:
+            runs.append((text, pen))
+    return fold_runs(trim_runs(runs))
+
+
+RUN = struct.Struct("<H9s")
+"""A scrollback run packed: its length in code points, then its pen (:func:`pack_pen`)."""
+_packed: dict[Pen, bytes] = {}
+_unpacked: dict[bytes, Pen] = {}
+
+
+def pack_pen(pen: Pen) -> bytes:
+    """``pen`` in 9 bytes: fg and bg (a kind, 0 default/1 palette/2 RGB, and
+    three value bytes), then the attribute bits."""
+    packed = _packed.get(pen)
+    if packed is None:
+        if len(_packed) >= PEN_CACHE_SIZE:
+            _packed.clear()
+        packed = _packed[pen] = _pack_colour(pen.fg) + _pack_colour(pen.bg) + bytes([pen.attrs & 0xFF])
+    return packed
+
+
+def _pack_colour(colour: Colour) -> bytes:
+    if colour is None:
+        return b"\0\0\0\0"
+    if isinstance(colour, int):
+        return bytes([1, colour & 0xFF, 0, 0])
+    return bytes([2, *(value & 0xFF for value in colour)])
+
+
+def unpack_pen(packed: bytes) -> Pen:
+    """The pen :func:`pack_pen` packed."""
+    pen = _unpacked.get(packed)
+    if pen is None:
+        if len(_unpacked) >= PEN_CACHE_SIZE:
+            _unpacked.clear()
+        pen = _unpacked[packed] = Pen(_unpack_colour(packed[0:4]), _unpack_colour(packed[4:8]), packed[8])
+    return pen
+
+
+def _unpack_colour(packed: bytes) -> Colour:
+    kind = packed[0]
+    return None if kind == 0 else packed[1] if kind == 1 else (packed[1], packed[2], packed[3])
+
+
+class History:
+    """The scrollback: each line's text, and its runs packed in 11 bytes each (:data:`RUN`).
+
+    A line all in the default pen (or blank) keeps no style at all.  Text
+    and style are two deques of one length, appended together, so the
+    text (what search and copy read) costs what it did before colours.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.texts: deque[str] = deque(maxlen=limit)
+        self.styles: deque[bytes | None] = deque(maxlen=limit)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def append(self, runs: list[Run]) -> None:
+        """Keep a line that scrolled off, given as its (trimmed, folded) runs."""
+        self.texts.append("".join(text for text, _ in runs))
+        plain = not runs or (len(runs) == 1 and runs[0][1] == DEFAULT_PEN)
+        self.styles.append(None if plain else b"".join(
+            RUN.pack(len(text), pack_pen(pen)) for text, pen in runs))
+
+    def lines(self) -> list[str]:
+        return list(self.texts)
+
+    def runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        """Lines ``start:stop`` as runs (Python's slice rules)."""
+        start, stop, _ = slice(start, stop).indices(len(self.texts))
+        if stop - start == 1:  # the renderer asks for one line: no walk from the oldest
+            pairs = [(self.texts[start], self.styles[start])]
+        else:
+            pairs = list(zip(islice(self.texts, start, stop), islice(self.styles, start, stop)))
+        return [unpack_runs(text, style) for text, style in pairs]
+
+
+def unpack_runs(text: str, style: bytes | None) -> list[Run]:
+    """A scrollback line's runs from its text and packed style."""
+    if style is None:
+        return [(text, DEFAULT_PEN)] if text else []
+    runs: list[Run] = []
+    offset = 0
+    for length, packed in RUN.iter_unpack(style):
+        runs.append((text[offset:offset + length], unpack_pen(packed)))
+        offset += length
+    return runs
+
+
 class PyteEngine(ScreenModel):
     """tuicon's screen model on pyte (the default engine)."""
 
@@ -388,7 +536,6 @@ class PyteEngine(ScreenModel):
         super().__init__(cols, rows, scrollback, reply)
         self.screen = ConsoleScreen(cols, rows, scrollback, reply)
         self.stream = SafeStream(self.screen)
-        self._pens: dict[tuple, Pen] = {}
 
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
@@ -432,16 +579,7 @@ class PyteEngine(ScreenModel):
         return [row_text(self.screen.buffer[y], self.screen.columns) for y in range(self.screen.lines)]
 
     def _pen(self, char: Char) -> Pen:
-        key = char[1:]  # everything but the text
-        pen = self._pens.get(key)
-        if pen is None:
-            if len(self._pens) >= PEN_CACHE_SIZE:
-                self._pens.clear()
-            attrs = ((BOLD if char.bold else 0) | (ITALIC if char.italics else 0)
-                     | (UNDERLINE if char.underscore else 0) | (STRIKE if char.strikethrough else 0)
-                     | (REVERSE if char.reverse else 0) | (BLINK if char.blink else 0))
-            pen = self._pens[key] = Pen(pyte_colour(char.fg), pyte_colour(char.bg), attrs)
-        return pen
+        return pen_of(char[1:])  # everything but the text
 
     def row_cells(self, y: int) -> list[Cell]:
         cols = self.screen.columns
@@ -488,4 +626,7 @@ class PyteEngine(ScreenModel):
         return runs
 
     def scrollback(self) -> list[str]:
-        return list(self.screen.history)
+        return self.screen.history.lines()
+
+    def scrollback_runs(self, start: int = 0, stop: int | None = None) -> list[list[Run]]:
+        return self.screen.history.runs(start, stop)

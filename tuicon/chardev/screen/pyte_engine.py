@@ -357,6 +357,11 @@ def cell_texts(texts: list[str]) -> list[str]:
     return texts
 
 
+WIDE_FROM = "\u1100"
+"""No character below U+1100 is wide (wcwidth's first East Asian Wide range): the
+per-cell width checks are skipped for them, which most cells of a console are."""
+
+
 def _lone_left_half(text: str, right: str | None) -> bool:
     """A wide character whose right half was overwritten (or cut by the last column)."""
     return bool(text) and right != "" and wcwidth(text[:1]) == 2
@@ -610,10 +615,10 @@ class PyteEngine(ScreenModel):
             char = row[x]
             data = char.data
             if not data:
-                if x and wcwidth(row[x - 1].data[:1]) == 2:
+                if x and row[x - 1].data[:1] >= WIDE_FROM and wcwidth(row[x - 1].data[:1]) == 2:
                     continue  # the right half of a wide character
                 data = " "
-            if _lone_left_half(data, row[x + 1].data if x + 1 < cols else None):
+            elif data[0] >= WIDE_FROM and _lone_left_half(data, row[x + 1].data if x + 1 < cols else None):
                 data = " "  # its right half overwritten, or in the last column (xterm wraps it)
             if char[1:] != key:
                 if text:

@@ -174,6 +174,18 @@ def test_ghostty_history_parser_keeps_only_text_and_sgr():
     ghostty = pytest.importorskip("tuicon.chardev.screen.ghostty_engine",
                                   reason="pyghostty (tuicon[ghostty]) does not install or load here")
     dump = "a\x1b[31mb\x1b[0m  \r\n\r\n\x1b]8;;x\x07c\x7f\x1b[2Jd\r\nlast"
-    assert ghostty.parse_history(dump, 10) == [
+    lines, known = ghostty.parse_history(dump, 10)
+    assert [runs for runs, _ in lines] == [
         [("a", DEFAULT_PEN), ("b", RED)], [], [(" ]8;;x c  [2Jd", DEFAULT_PEN)], [("last", DEFAULT_PEN)]]
-    assert ghostty.parse_history(dump, 2) == ghostty.parse_history(dump, 10)[-2:]  # the newest
+    assert [text for _, text in lines] == ["ab", "", " ]8;;x c  [2Jd", "last"]
+    assert ghostty.parse_history(dump, 2)[0] == lines[-2:]  # the newest
+
+
+def test_ghostty_history_lines_parsed_once_are_reused():
+    ghostty = pytest.importorskip("tuicon.chardev.screen.ghostty_engine",
+                                  reason="pyghostty (tuicon[ghostty]) does not install or load here")
+    first, known = ghostty.parse_history("\x1b[32mok\x1b[0m\r\ngone", 10)
+    later, known = ghostty.parse_history("\x1b[32mok\x1b[0m\r\nnew", 10, known)
+    assert later[0] is first[0]  # the same line: not parsed again
+    assert later[1] == ([("new", DEFAULT_PEN)], "new")
+    assert set(known) == {"\x1b[32mok\x1b[0m", "new"}  # what left the history is forgotten

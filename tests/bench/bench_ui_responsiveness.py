@@ -199,7 +199,7 @@ async def run(engine: str, seconds: float, rate: float) -> dict[str, Any]:
             await pilot.press("enter")  # typing into the console
             await wait_for(lambda: view.typing and app.focused is view, STARTUP_TIMEOUT, "typing")
             vc_info = await query_vc(Context(app.session), "screen")
-            view_size = tuple(view.size)
+            view_size = tuple(view.scrollable_size)  # what the vc may fill: the scrollbar keeps a column
             counter = FrameCounter(view)
             say(f"{engine}: app up, typing; flooding for {seconds:g} s")
 

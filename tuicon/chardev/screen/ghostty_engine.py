@@ -143,10 +143,30 @@ def parse_dump(dump: str, cols: int, rows: int) -> list[list[Run]]:
     return frame
 
 
-def parse_history(dump: str, limit: int) -> list[list[Run]]:
-    """The formatter's VT text of the history as the scrollback's lines: the
-    newest ``limit``, each without blanks at its end, at most MAX_LINE_RUNS runs."""
-    return [fold_runs(trim_runs(parse_line(line))) for line in dump.split("\r\n")[-limit:]]
+def parse_history(dump: str, limit: int,
+                  known: dict[str, tuple[list[Run], str]] | None = None
+                  ) -> tuple[list[tuple[list[Run], str]], dict[str, tuple[list[Run], str]]]:
+    """The formatter's VT text of the history as the scrollback's lines, each
+    as (runs, text): the newest ``limit``, without blanks at their end, at most
+    MAX_LINE_RUNS runs.
+
+    ``known`` holds the lines parsed last time (by their VT text): the history
+    is dumped again after every change, but most of its lines are the same,
+    and parsing them all again each frame made enough garbage for collections
+    that stalled the app for tens of milliseconds.  Returns the lines and the
+    new ``known`` (only what is still there: it never outgrows the history).
+    """
+    known = known or {}
+    parsed: dict[str, tuple[list[Run], str]] = {}
+    lines = []
+    for line in dump.split("\r\n")[-limit:]:
+        entry = parsed.get(line) or known.get(line)
+        if entry is None:
+            runs = fold_runs(trim_runs(parse_line(line)))
+            entry = (runs, "".join(text for text, _ in runs))
+        parsed[line] = entry
+        lines.append(entry)
+    return lines, parsed
 
 
 class GhosttyEngine(ScreenModel):
@@ -166,6 +186,7 @@ class GhosttyEngine(ScreenModel):
         self._sequence = 0  # bytes of the sequence in progress, as far as it can be told
         self._frame: list[list[tuple[str, Pen]]] | None = None
         self._history: tuple[list[str], list[list[Run]]] | None = None  # texts, runs: until a change
+        self._known: dict[str, tuple[list[Run], str]] = {}  # history lines parsed, by their VT text
         self._write = lib.ghostty_terminal_vt_write
         self._until_ground = lib.ghostty_terminal_vt_write_until_ground
         self._consumed = ffi.new("size_t*")
@@ -329,8 +350,8 @@ class GhosttyEngine(ScreenModel):
             else:
                 dump = self._format("history", count - 1, lib.GHOSTTY_FORMATTER_FORMAT_VT, True)
                 # Ghostty keeps whole pages of history: show no more lines than asked for.
-                lines = parse_history(dump, self.scrollback_limit)
-                self._history = (["".join(text for text, _ in runs) for runs in lines], lines)
+                lines, self._known = parse_history(dump, self.scrollback_limit, self._known)
+                self._history = ([text for _, text in lines], [runs for runs, _ in lines])
         return self._history
 
     def scrollback(self) -> list[str]:

@@ -178,6 +178,7 @@ class TuiconApp(App[int]):
         Binding("escape", "cancel_job", "Cancel", show=False),
         # Stopping the process stops every console it relays: ask first.
         Binding("ctrl+z", "suspend_process", "Suspend", show=False),
+        Binding("enter", "console_here", "Open console"),  # only on a chardev no console shows
         Binding("enter", "type", "Type", show=False),
         Binding("right,down", "app.focus_next", "Next", show=False),
         Binding("left,up", "app.focus_previous", "Previous", show=False),
@@ -462,7 +463,16 @@ class TuiconApp(App[int]):
         if self.typing():
             return False
         # Pane actions wait for the main screen: no form opens on top of a form.
-        return action in ANY_SCREEN_ACTIONS or self.screen is self.screen_stack[0]
+        allowed = action in ANY_SCREEN_ACTIONS or self.screen is self.screen_stack[0]
+        if action == "console_here":  # Enter's footer entry says what Enter does here
+            return allowed and self._offers_console()
+        return allowed
+
+    def _offers_console(self) -> bool:
+        """Whether the selection is a chardev that no console shows (Enter offers one)."""
+        chardev_id = self.selected()
+        return chardev_id is not None and chardev_id in self.session.chardevs \
+            and console_of(self.session, chardev_id) is None
 
     # -- actions -------------------------------------------------------------------------
 
@@ -471,13 +481,14 @@ class TuiconApp(App[int]):
     console_log_directory: Path | None = None
     """Where a console opened from the app logs by default (None: tuicon's state directory)."""
 
+    def action_console_here(self) -> None:
+        self.open_console(self.selected())
+
     def action_type(self) -> None:
         if self.main.start_typing():
             return
-        chardev_id = self.selected()
-        if chardev_id is not None and chardev_id in self.session.chardevs \
-                and console_of(self.session, chardev_id) is None:
-            self.open_console(chardev_id)  # not shown anywhere: offer a console on it
+        if self._offers_console():
+            self.open_console(self.selected())  # not shown anywhere: offer a console on it
             return
         self.notify("Enter types into a console (a vc); select one with Tab",
                     severity="warning")

@@ -23,6 +23,7 @@ from textual.widgets import Button, DataTable, Label, Static
 from ..chardev import ChardevError
 from . import render
 from .forms import Modal
+from .wiring import backend_of
 
 if TYPE_CHECKING:
     from ..chardev.backends.socket import SocketChardev
@@ -40,13 +41,9 @@ def socket_server(session: Session, chardev_id: str | None) -> SocketChardev:
     Raises ChardevError with one line saying why there are no clients to show.
     """
     from ..chardev.backends.socket import SocketChardev
-    from ..chardev.mux import MuxChardev
-
     if chardev_id is None:
         raise ChardevError("Select a socket server (server=on) to see its clients")
-    chardev = session.chardevs.get(chardev_id)
-    if isinstance(chardev, MuxChardev) and chardev.base is not None:
-        chardev = chardev.base
+    chardev = backend_of(session, chardev_id)
     if not isinstance(chardev, SocketChardev):
         raise ChardevError(f"Chardev '{chardev_id}' is not a socket (it is a {chardev.type_name}):"
                            " only a socket server (server=on) has clients")

@@ -28,6 +28,7 @@ from ..chardev.backends.serial import (
     serial_set_arguments,
 )
 from .forms import Choice, JobForm
+from .wiring import backend_of
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -52,13 +53,9 @@ def serial_port(session: Session, chardev_id: str | None) -> SerialChardev:
 
     Raises ChardevError with one line saying why it has no line settings.
     """
-    from ..chardev.mux import MuxChardev
-
     if chardev_id is None:
         raise ChardevError("Select a serial port to change its line settings")
-    chardev = session.chardevs.get(chardev_id)
-    if isinstance(chardev, MuxChardev) and chardev.base is not None:
-        chardev = chardev.base
+    chardev = backend_of(session, chardev_id)
     if not isinstance(chardev, SerialChardev):
         raise ChardevError(f"Chardev '{chardev_id}' is not a serial port (it is a"
                            f" {chardev.type_name}): only a serial port has line settings")

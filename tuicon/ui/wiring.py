@@ -22,6 +22,7 @@ from ..chardev.mux import MuxChardev
 from ..chardev.mux_be import MuxBeChardev
 
 if TYPE_CHECKING:
+    from ..chardev.chardev import Chardev
     from ..session import Session
 
 
@@ -48,6 +49,14 @@ def _neighbours(session: Session) -> dict[str, list[str]]:
         for other in used[1:]:
             join(used[0], other)
     return edges
+
+
+def backend_of(session: Session, chardev_id: str) -> Chardev:
+    """The chardev itself, or for a ``mux=on`` id the backend under its mux."""
+    chardev = session.chardevs.get(chardev_id)
+    if isinstance(chardev, MuxChardev) and chardev.base is not None:
+        return chardev.base
+    return chardev
 
 
 def console_of(session: Session, chardev_id: str) -> str | None:
